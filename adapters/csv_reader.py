@@ -1,0 +1,368 @@
+"""Reading a recorded CSV session into a canonical DataFrame, with every problem accounted for.
+
+A clean file takes the fast path (pyarrow's CSV reader, typed columns). A file with
+problems takes a careful path that knows the line of every row, so that each malformed
+row is counted, reported with its line and column, and skipped, while the rest is kept.
+A file that cannot be used at all raises :class:`TelemetryError` with one sentence.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .contract import (
+    CHANNEL_BIT,
+    CHANNELS,
+    EVENT,
+    NUMERIC_COLUMNS,
+    REQUIRED_COLUMNS,
+    TIMESTAMP,
+    epoch_seconds,
+)
+from .errors import TelemetryError
+from .profiles import CANONICAL, ColumnProfile, detect_profile, get_profile
+
+#: Gaps longer than this (seconds) between consecutive samples are reported.
+GAP_SECONDS = 10.0
+_MAX_LISTED = 20
+_OFFSET_RE = r"(?:[zZ]|[+-]\d\d:?\d\d)$"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One malformed row, with where it was and why it was skipped."""
+
+    line: int
+    message: str
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    start: pd.Timestamp
+    end: pd.Timestamp
+    seconds: float
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """What reading a file found: counts, skipped rows with their lines, warnings."""
+
+    source: str
+    profile: str
+    rows: int = 0
+    rejected_rows: int = 0
+    artifacts: int = 0
+    artifact_rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+    def reject(self, line: int, message: str, column: str | None = None) -> None:
+        self.rejected_rows += 1
+        self.problems.append(Problem(line, message, column))
+
+    def summary_lines(self, limit: int = _MAX_LISTED) -> list[str]:
+        """Human lines for standard error: warnings, then each skipped row (bounded)."""
+        out = [f"{self.source}: {w}" for w in self.warnings]
+        for problem in sorted(self.problems, key=lambda p: p.line)[:limit]:
+            out.append(f"{self.source}: {problem}; row skipped")
+        if len(self.problems) > limit:
+            out.append(f"{self.source}: ... and {len(self.problems) - limit} more rows skipped")
+        if self.artifacts:
+            out.append(
+                f"{self.source}: {self.artifacts} values outside their plausible range in "
+                f"{self.artifact_rows} rows were marked as artifacts (kept, never used by rules)"
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A session read from disk: canonical data plus the report of how reading went.
+
+    ``data`` has ``timestamp`` (tz-aware UTC), every numeric channel (float64, NaN when
+    absent), ``event`` (str, empty when none), ``artifact_mask`` (int64 bit mask, see
+    ``contract.CHANNEL_BIT``) and ``line`` (the row's line in the file), sorted by time.
+    """
+
+    path: Path
+    data: pd.DataFrame
+    report: ReadReport
+
+    @property
+    def seconds(self) -> np.ndarray:
+        return epoch_seconds(self.data[TIMESTAMP])
+
+
+def _decode(raw: bytes, source: str, report: ReadReport) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8-sig", errors="replace")
+        bad_lines = [i + 1 for i, line in enumerate(text.splitlines()) if "\ufffd" in line]
+        shown = ", ".join(map(str, bad_lines[:10])) + (" ..." if len(bad_lines) > 10 else "")
+        report.warnings.append(
+            f"bytes that are not UTF-8 on {len(bad_lines)} line(s) ({shown}) were replaced; "
+            "numbers containing them are rejected, text keeps a replacement mark"
+        )
+        return text
+
+
+def _split_header(text: str, source: str) -> tuple[int, str, str, str]:
+    """(header line number, header text, delimiter, body text)."""
+    position = 0
+    line_no = 0
+    for line in text.splitlines(keepends=True):
+        line_no += 1
+        position += len(line)
+        if line.strip():
+            header = line.rstrip("\r\n")
+            delimiter = max(",\t;", key=header.count)
+            return line_no, header, delimiter, text[position:]
+    raise TelemetryError(
+        f"{source}: the file is empty; expected a CSV header naming at least "
+        f"{', '.join(REQUIRED_COLUMNS)}."
+    )
+
+
+def resolve_profile(header: list[str], profile: str | ColumnProfile | None, source: str):
+    if profile is None:
+        return detect_profile(header, source)
+    chosen = get_profile(profile) if isinstance(profile, str) else profile
+    missing = chosen.missing_required(header)
+    if missing:
+        names = ", ".join(
+            c if chosen is CANONICAL else f"{c} ({chosen.source_name(c)})" for c in missing
+        )
+        raise TelemetryError(
+            f"{source}: required column(s) missing for the {chosen.name} profile: {names}; "
+            f"the header has: {', '.join(h for h in header if h) or 'nothing'}."
+        )
+    return chosen
+
+
+def read_recording(
+    path: str | Path, profile: str | ColumnProfile | None = None
+) -> Recording:
+    """Read a recording; malformed rows are counted and skipped, never fatal.
+
+    Raises TelemetryError (one sentence naming the file) when the file is missing,
+    unreadable, empty, has no data rows, or lacks a required column.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TelemetryError(f"{source}: no such file.") from None
+    except IsADirectoryError:
+        raise TelemetryError(f"{source}: is a folder, not a CSV file.") from None
+    except OSError as exc:
+        raise TelemetryError(f"{source}: cannot be read ({exc.strerror}).") from None
+    report = ReadReport(source=source, profile="")
+    text = _decode(raw, source, report)
+    header_line, header_text, delimiter, body = _split_header(text, source)
+    header = next(csv.reader([header_text], delimiter=delimiter))
+    chosen = resolve_profile(header, profile, source)
+    report.profile = chosen.name
+    rename = chosen.rename_map(header)
+    if not body.strip():
+        raise TelemetryError(f"{source}: the file has a header but no data rows.")
+
+    table = None
+    if not report.warnings:
+        table = _fast_table(body, header, rename, delimiter)
+    if table is not None:
+        frame, _ = table
+        lines = _line_numbers(body, header_line, len(frame))
+    else:
+        frame, lines = _careful_table(body, header, rename, delimiter, header_line, report)
+    data = _finish(frame, lines, report)
+    if data.empty:
+        raise TelemetryError(
+            f"{source}: none of its {report.rejected_rows} data rows could be used "
+            f"(first problem: {min(report.problems, key=lambda p: p.line)})."
+        )
+    return Recording(path=path, data=data, report=report)
+
+
+def _fast_table(body: str, header: list[str], rename: dict[str, str], delimiter: str):
+    """Typed pyarrow read of a clean body, or None when anything is off."""
+    types = {}
+    for src, dst in rename.items():
+        types[src] = pa.float64() if dst in NUMERIC_COLUMNS else pa.string()
+    invalid: list[str] = []
+
+    def on_invalid(row) -> str:
+        invalid.append(row.text)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=header),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, include_columns=list(rename), strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+    if invalid:
+        return None
+    columns = {rename[name]: table.column(name) for name in rename}
+    ts = columns[TIMESTAMP]
+    frame = pd.DataFrame(
+        {
+            name: (col.to_numpy() if name in NUMERIC_COLUMNS else col.to_pandas())
+            for name, col in columns.items()
+        }
+    )
+    frame.attrs["has_offset"] = pc.match_substring_regex(pc.utf8_trim_whitespace(ts), _OFFSET_RE)
+    return frame, None
+
+
+def _line_numbers(body: str, header_line: int, rows: int) -> np.ndarray:
+    """The file line of each data row (blank lines are skipped by the reader)."""
+    physical = body.count("\n") + (0 if body.endswith("\n") else 1)
+    if physical == rows:  # no blank lines: rows are consecutive lines
+        return np.arange(header_line + 1, header_line + 1 + rows, dtype="int64")
+    numbers = [i for i, line in enumerate(body.splitlines(), start=header_line + 1) if line.strip()]
+    return np.asarray(numbers, dtype="int64")
+
+
+def _careful_table(body, header, rename, delimiter, header_line, report):
+    """Row-by-row read that knows each row's line: for files with problems."""
+    expected = len(header)
+    keep_idx = {i: rename[name] for i, name in enumerate(header) if name in rename}
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for offset, line in enumerate(body.splitlines()):
+        if not line.strip():
+            continue
+        line_no = header_line + 1 + offset
+        try:
+            fields = next(csv.reader([line], delimiter=delimiter))
+        except csv.Error as exc:
+            report.reject(line_no, f"cannot be parsed as CSV ({exc})")
+            continue
+        if len(fields) != expected:
+            report.reject(line_no, f"{len(fields)} fields where the header has {expected}")
+            continue
+        rows.append([fields[i] for i in keep_idx])
+        lines.append(line_no)
+    names = list(keep_idx.values())
+    frame = pd.DataFrame(rows, columns=names, dtype="str") if rows else pd.DataFrame(
+        {n: pd.Series([], dtype="str") for n in names}
+    )
+    line_array = np.asarray(lines, dtype="int64")
+    bad = np.zeros(len(frame), dtype=bool)
+    for name in names:
+        if name not in NUMERIC_COLUMNS:
+            continue
+        text = frame[name].str.strip()
+        numbers = pd.to_numeric(text, errors="coerce")
+        wrong = (numbers.isna() & (text != "")).to_numpy()
+        for i in np.flatnonzero(wrong & ~bad):
+            report.reject(int(line_array[i]), f"{frame[name].iloc[i]!r} is not a number", name)
+        bad |= wrong
+        frame[name] = numbers.astype("float64")
+    frame = frame.loc[~bad].reset_index(drop=True)
+    line_array = line_array[~bad]
+    ts = pa.array(frame[TIMESTAMP].str.strip().to_numpy(dtype=object), type=pa.string())
+    frame.attrs["has_offset"] = pc.match_substring_regex(ts, _OFFSET_RE)
+    return frame, line_array
+
+
+def _finish(frame: pd.DataFrame, lines: np.ndarray, report: ReadReport) -> pd.DataFrame:
+    has_offset = np.asarray(frame.attrs.pop("has_offset"), dtype=bool)
+    stamps = pd.to_datetime(frame[TIMESTAMP].str.strip(), format="ISO8601", utc=True, errors="coerce")
+    unparsed = stamps.isna().to_numpy()
+    for i in np.flatnonzero(unparsed):
+        report.reject(
+            int(lines[i]),
+            f"timestamp {frame[TIMESTAMP].iloc[i]!r} is not an ISO 8601 time",
+            TIMESTAMP,
+        )
+    naive = ~has_offset & ~unparsed
+    if naive.any():
+        first = int(lines[np.flatnonzero(naive)[0]])
+        report.warnings.append(
+            f"{int(naive.sum())} timestamp(s) have no UTC offset (first on line {first}); "
+            "they were taken as UTC"
+        )
+    out = pd.DataFrame({TIMESTAMP: stamps})
+    for name in NUMERIC_COLUMNS:
+        out[name] = frame[name].to_numpy(dtype="float64") if name in frame else np.nan
+    out[EVENT] = frame[EVENT].fillna("").str.strip() if EVENT in frame else ""
+    out["line"] = lines
+    out = out.loc[~unparsed]
+
+    seconds = epoch_seconds(out[TIMESTAMP])
+    if len(seconds) > 1 and (np.diff(seconds) < 0).any():
+        first = int(out["line"].to_numpy()[1:][np.diff(seconds) < 0][0])
+        count = int((np.diff(seconds) < 0).sum())
+        report.warnings.append(
+            f"{count} row(s) were out of time order (first on line {first}); sorted by time"
+        )
+        order = np.argsort(seconds, kind="stable")
+        out = out.iloc[order]
+        seconds = seconds[order]
+    duplicate = np.zeros(len(seconds), dtype=bool)
+    if len(seconds) > 1:
+        duplicate[1:] = np.diff(seconds) == 0
+    if duplicate.any():
+        line_values = out["line"].to_numpy()
+        for i in np.flatnonzero(duplicate):
+            j = i - 1
+            while duplicate[j]:
+                j -= 1
+            report.reject(
+                int(line_values[i]),
+                f"duplicate timestamp {out[TIMESTAMP].iloc[i].isoformat()} (first on line "
+                f"{int(line_values[j])})",
+                TIMESTAMP,
+            )
+        out = out.loc[~duplicate]
+        seconds = seconds[~duplicate]
+    out = out.reset_index(drop=True)
+    _derive_and_mark(out, report)
+    report.rows = len(out)
+    if len(seconds) > 1:
+        steps = np.diff(seconds)
+        for i in np.flatnonzero(steps > GAP_SECONDS):
+            report.gaps.append(
+                Gap(out[TIMESTAMP].iloc[i], out[TIMESTAMP].iloc[i + 1], float(steps[i]))
+            )
+    return out
+
+
+def _derive_and_mark(out: pd.DataFrame, report: ReadReport) -> None:
+    derived = out["p_pre_oxy_mmhg"] - out["p_post_oxy_mmhg"]
+    out["delta_p_mmhg"] = out["delta_p_mmhg"].fillna(derived)
+    mask = np.zeros(len(out), dtype="int64")
+    total = 0
+    for channel in CHANNELS:
+        values = out[channel.name].to_numpy()
+        bad = (values < channel.low) | (values > channel.high)
+        if bad.any():
+            mask |= bad.astype("int64") << CHANNEL_BIT[channel.name]
+            total += int(bad.sum())
+    out["artifact_mask"] = mask
+    report.artifacts = total
+    report.artifact_rows = int((mask != 0).sum())

@@ -1,0 +1,171 @@
+"""Replaying a recorded session as if it were live: speed factor, pause, seek, loop."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .contract import EVENT, NUMERIC_COLUMNS, Frame
+from .csv_reader import Recording, read_recording
+from .profiles import ColumnProfile
+from .source import Source, SourceState
+
+#: Frames delivered between checks of the clock/controls when playing as fast as possible.
+_BURST = 2000
+
+
+class ReplaySource(Source):
+    """Plays a recording's rows, in time order, at ``speed`` times real time.
+
+    ``speed`` of 0 or infinity plays as fast as possible. Frames keep their recorded
+    timestamps; when looping, each pass is shifted by the recording's span so time
+    never runs backwards. Lab columns and ``event`` pass through with the frame.
+    """
+
+    kind = "replay"
+
+    def __init__(
+        self,
+        recording: Recording | str | Path,
+        speed: float = 1.0,
+        loop: bool = False,
+        profile: str | ColumnProfile | None = None,
+    ) -> None:
+        if not isinstance(recording, Recording):
+            recording = read_recording(recording, profile)
+        self.recording = recording
+        self._speed = self._check_speed(speed)
+        self.loop = loop
+        super().__init__(f"replay {recording.path.name} at {self.speed_label}")
+        data = recording.data
+        self._seconds = recording.seconds
+        self._values = np.column_stack([data[c].to_numpy(dtype="float64") for c in NUMERIC_COLUMNS])
+        self._present = ~np.isnan(self._values)
+        self._events = data[EVENT].to_numpy(dtype=object)
+        self._masks = data["artifact_mask"].to_numpy(dtype="int64")
+        self._controls = threading.Condition()
+        self._paused = False
+        self._index = 0
+        self._loop_offset = 0.0
+        self._anchor: tuple[float, float] | None = None  # (recording seconds, monotonic)
+
+    # -- controls (any thread) -------------------------------------------------------
+    @staticmethod
+    def _check_speed(speed: float) -> float:
+        if speed is None or speed <= 0 or math.isinf(speed):
+            return math.inf
+        return float(speed)
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def speed_label(self) -> str:
+        return "as fast as possible" if math.isinf(self._speed) else f"{self._speed:g}x"
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return float(self._seconds[0]), float(self._seconds[-1])
+
+    @property
+    def position(self) -> float:
+        """Recording time (POSIX seconds) of the next frame to play."""
+        with self._controls:
+            i = min(self._index, len(self._seconds) - 1)
+            return float(self._seconds[i])
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_speed(self, speed: float) -> None:
+        with self._controls:
+            self._speed = self._check_speed(speed)
+            self._anchor = None
+            self.description = f"replay {self.recording.path.name} at {self.speed_label}"
+            self._controls.notify_all()
+
+    def pause(self) -> None:
+        with self._controls:
+            self._paused = True
+            self._anchor = None
+            self._set_state(SourceState.PAUSED)
+            self._controls.notify_all()
+
+    def resume(self) -> None:
+        with self._controls:
+            self._paused = False
+            self._anchor = None
+            self._set_state(SourceState.RECEIVING)
+            self._controls.notify_all()
+
+    def seek(self, when: float | datetime) -> None:
+        """Continue from the first frame at or after ``when`` (POSIX seconds or datetime)."""
+        target = when.timestamp() if isinstance(when, datetime) else float(when)
+        with self._controls:
+            self._index = int(np.searchsorted(self._seconds, target, side="left"))
+            self._anchor = None
+            self._controls.notify_all()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        with self._controls:
+            self._controls.notify_all()
+        super().stop(timeout)
+
+    # -- the acquisition thread -------------------------------------------------------
+    def _frame(self, i: int) -> Frame:
+        present = self._present[i]
+        row = self._values[i]
+        values = {NUMERIC_COLUMNS[j]: float(row[j]) for j in np.flatnonzero(present)}
+        timestamp = float(self._seconds[i]) + self._loop_offset
+        return Frame(
+            timestamp=timestamp,
+            values=values,
+            event=self._events[i] or None,
+            received_at=time.time(),
+            artifacts=int(self._masks[i]),
+            device_timestamp=timestamp,
+        )
+
+    def _run(self) -> None:
+        self._set_state(SourceState.RECEIVING)
+        count = len(self._seconds)
+        while not self.stopping:
+            with self._controls:
+                while self._paused and not self.stopping:
+                    self._controls.wait(0.5)
+                if self.stopping:
+                    break
+                i = self._index
+                if i >= count:
+                    if not self.loop:
+                        self._set_state(SourceState.FINISHED)
+                        return
+                    step = float(np.median(np.diff(self._seconds))) if count > 1 else 1.0
+                    self._loop_offset += self._seconds[-1] - self._seconds[0] + step
+                    self._index = 0
+                    self._anchor = None
+                    continue
+                speed = self._speed
+                if math.isinf(speed):
+                    end = min(count, i + _BURST)
+                else:
+                    if self._anchor is None:
+                        self._anchor = (float(self._seconds[i]), time.monotonic())
+                    rec0, mono0 = self._anchor
+                    due = rec0 + (time.monotonic() - mono0) * speed
+                    end = int(np.searchsorted(self._seconds, due, side="right"))
+                    if end <= i:
+                        wait = (self._seconds[i] - due) / speed
+                        self._controls.wait(min(wait, 0.25))
+                        continue
+                self._index = end
+            for j in range(i, end):
+                self._deliver(self._frame(j))

@@ -1,0 +1,170 @@
+"""The in-memory telemetry buffer: bounded, thread-safe, read as pandas DataFrames.
+
+A ring of preallocated numpy columns (one row per frame), so appending is O(1) and the
+memory is fixed at construction (72 h at 1 Hz by default: about 40 MB). Readers get a
+DataFrame of just the rows they ask for (a time window, or the frames after a sequence
+cursor), copied out under the lock so the acquisition thread can keep writing; the whole
+history is never copied to answer a recent-window read.
+
+Every frame gets a sequence number (1, 2, 3, ...). A client that remembers the last
+number it saw asks for what came after it, so a missed refresh loses nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from adapters import EVENT, NUMERIC_COLUMNS, TIMESTAMP, Frame, to_datetime_utc
+
+DEFAULT_CAPACITY = 72 * 3600
+SEQ = "seq"
+ARTIFACT_MASK = "artifact_mask"
+
+
+class TelemetryBuffer:
+    """Bounded ring buffer of frames; the oldest rows are dropped first."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, columns: Iterable[str] = NUMERIC_COLUMNS):
+        if capacity < 1:
+            raise ValueError("buffer capacity must be at least one frame")
+        self.capacity = int(capacity)
+        self.columns: tuple[str, ...] = tuple(columns)
+        self._column_index = {name: i for i, name in enumerate(self.columns)}
+        self._lock = threading.Lock()
+        self._time = np.zeros(self.capacity, dtype="float64")
+        self._values = np.full((self.capacity, len(self.columns)), np.nan, dtype="float64")
+        self._mask = np.zeros(self.capacity, dtype="int64")
+        self._events = np.full(self.capacity, "", dtype=object)
+        self._size = 0
+        self._next_seq = 1  # sequence number the next appended frame gets
+        self._head = 0  # physical index the next frame is written at
+        self._nan_row = np.full(len(self.columns), np.nan)
+        self._last_seen: dict[str, tuple[float, float]] = {}
+
+    # -- writing ---------------------------------------------------------------------
+    def append(self, frame: Frame) -> int:
+        """Store a frame; returns its sequence number."""
+        row = self._nan_row.copy()
+        index = self._column_index
+        for name, value in frame.values.items():
+            j = index.get(name)
+            if j is not None:
+                row[j] = value
+        with self._lock:
+            h = self._head
+            self._time[h] = frame.timestamp
+            self._values[h] = row
+            self._mask[h] = frame.artifacts
+            self._events[h] = frame.event or ""
+            for name, value in frame.values.items():
+                if value == value:
+                    self._last_seen[name] = (float(value), frame.timestamp)
+            self._head = (h + 1) % self.capacity
+            if self._size < self.capacity:
+                self._size += 1
+            seq = self._next_seq
+            self._next_seq += 1
+            return seq
+
+    def extend(self, frames: Iterable[Frame]) -> int:
+        seq = 0
+        for frame in frames:
+            seq = self.append(frame)
+        return seq
+
+    # -- reading ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the newest frame (0 when empty)."""
+        return self._next_seq - 1
+
+    @property
+    def first_seq(self) -> int:
+        """Sequence number of the oldest frame still held (0 when empty)."""
+        return self._next_seq - self._size if self._size else 0
+
+    @property
+    def dropped(self) -> int:
+        """Frames dropped off the old end because the buffer was full."""
+        return self._next_seq - 1 - self._size
+
+    def _physical(self, logical_start: int, logical_end: int) -> np.ndarray | slice:
+        """Physical rows for logical rows [start, end) (0 = oldest held)."""
+        oldest = (self._head - self._size) % self.capacity
+        a = (oldest + logical_start) % self.capacity
+        n = logical_end - logical_start
+        if a + n <= self.capacity:
+            return slice(a, a + n)
+        return np.r_[a : self.capacity, 0 : (a + n) - self.capacity]
+
+    def _search_time(self, when: float) -> int:
+        """Logical index of the first held frame with time >= ``when``."""
+        lo, hi = 0, self._size
+        oldest = (self._head - self._size) % self.capacity
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._time[(oldest + mid) % self.capacity] < when:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def _frame(self, start: int, end: int) -> pd.DataFrame:
+        rows = self._physical(start, end)
+        first_seq = self._next_seq - self._size + start
+        data = {TIMESTAMP: to_datetime_utc(self._time[rows])}
+        values = self._values[rows]
+        for name, j in self._column_index.items():
+            data[name] = values[:, j].copy() if isinstance(rows, slice) else values[:, j]
+        data[EVENT] = pd.array(self._events[rows].tolist(), dtype="str")
+        data[ARTIFACT_MASK] = self._mask[rows].copy()
+        data[SEQ] = np.arange(first_seq, first_seq + (end - start), dtype="int64")
+        return pd.DataFrame(data)
+
+    def window(self, seconds: float | None = None, end: float | None = None) -> pd.DataFrame:
+        """Frames of the last ``seconds`` before the newest one (or before ``end``); all if None."""
+        with self._lock:
+            if self._size == 0:
+                return self._frame(0, 0)
+            stop = self._size if end is None else self._search_time(end + 1e-9)
+            if seconds is None:
+                start = 0
+            else:
+                newest = self._time[(self._head - 1) % self.capacity] if end is None else end
+                start = self._search_time(newest - seconds)
+            return self._frame(start, max(start, stop))
+
+    def since(self, seq: int, limit: int | None = None) -> pd.DataFrame:
+        """Frames with a sequence number above ``seq`` (oldest first), at most ``limit``.
+
+        A cursor older than what the buffer still holds gets everything held.
+        """
+        with self._lock:
+            start = max(0, seq - (self._next_seq - self._size) + 1)
+            start = min(start, self._size)
+            end = self._size if limit is None else min(self._size, start + limit)
+            return self._frame(start, end)
+
+    def latest(self) -> dict[str, float] | None:
+        """The newest frame's values (NaN for channels it lacked), time and sequence."""
+        with self._lock:
+            if self._size == 0:
+                return None
+            h = (self._head - 1) % self.capacity
+            out = dict(zip(self.columns, self._values[h].tolist(), strict=True))
+            out["time"] = float(self._time[h])
+            out[SEQ] = self._next_seq - 1
+            out[ARTIFACT_MASK] = int(self._mask[h])
+            return out
+
+    def latest_value(self, column: str) -> tuple[float, float] | None:
+        """Most recent non-missing value of a channel and its time (labs are sparse)."""
+        with self._lock:
+            return self._last_seen.get(column)
