@@ -104,13 +104,14 @@ class TelemetryBuffer:
             return slice(a, a + n)
         return np.r_[a : self.capacity, 0 : (a + n) - self.capacity]
 
-    def _search_time(self, when: float) -> int:
-        """Logical index of the first held frame with time >= ``when``."""
+    def _search_time(self, when: float, after: bool = False) -> int:
+        """Logical index of the first held frame with time >= ``when`` (> when if ``after``)."""
         lo, hi = 0, self._size
         oldest = (self._head - self._size) % self.capacity
         while lo < hi:
             mid = (lo + hi) // 2
-            if self._time[(oldest + mid) % self.capacity] < when:
+            t = self._time[(oldest + mid) % self.capacity]
+            if t < when or (after and t == when):
                 lo = mid + 1
             else:
                 hi = mid
@@ -133,7 +134,7 @@ class TelemetryBuffer:
         with self._lock:
             if self._size == 0:
                 return self._frame(0, 0)
-            stop = self._size if end is None else self._search_time(end + 1e-9)
+            stop = self._size if end is None else self._search_time(end, after=True)
             if seconds is None:
                 start = 0
             else:

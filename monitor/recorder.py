@@ -33,7 +33,7 @@ def recording_name(source_label: str, start: datetime | None = None) -> str:
     """``<UTC start>_<source>.csv`` with the source label made safe for a file name."""
     start = start or datetime.now(UTC)
     stamp = start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    label = re.sub(r"[^A-Za-z0-9.-]+", "-", source_label).strip("-.") or "source"
+    label = re.sub(r"[^A-Za-z0-9.]+", "-", source_label).strip("-.") or "source"
     return f"{stamp}_{label[:60]}.csv"
 
 
