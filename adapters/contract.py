@@ -11,6 +11,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,9 @@ EVENT_KINDS: tuple[str, ...] = (
     "baseline_reset",
 )
 #: Events after which the oxygenator delta P baseline is re-established (CLINICAL.md).
-BASELINE_EVENTS: frozenset[str] = frozenset({"oxygenator_change", "circuit_change", "baseline_reset"})
+BASELINE_EVENTS: frozenset[str] = frozenset(
+    {"oxygenator_change", "circuit_change", "baseline_reset"}
+)
 
 
 def derive_delta_p(values: Mapping[str, float]) -> float | None:
@@ -168,7 +175,7 @@ def unit_of(name: str) -> str:
     return channel.unit if channel else ""
 
 
-def epoch_seconds(timestamps) -> "np.ndarray":  # noqa: UP037
+def epoch_seconds(timestamps) -> np.ndarray:
     """POSIX seconds (float64) of a tz-aware datetime Series/Index of any resolution.
 
     pandas 3 may parse to microsecond resolution, so never use ``asi8`` arithmetic that
@@ -184,7 +191,7 @@ def epoch_seconds(timestamps) -> "np.ndarray":  # noqa: UP037
     return np.asarray(delta / pd.Timedelta(seconds=1), dtype="float64")
 
 
-def to_datetime_utc(seconds) -> "pd.DatetimeIndex":  # noqa: F821, UP037
+def to_datetime_utc(seconds) -> pd.DatetimeIndex:
     """Tz-aware UTC DatetimeIndex (microsecond resolution) of POSIX seconds."""
     import numpy as np
     import pandas as pd

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,12 +108,14 @@ class Recording:
         return epoch_seconds(self.data[TIMESTAMP])
 
 
-def _decode(raw: bytes, source: str, report: ReadReport) -> str:
+def _decode(body: bytes, header_line: int, report: ReadReport) -> str:
     try:
-        return raw.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("utf-8-sig", errors="replace")
-        bad_lines = [i + 1 for i, line in enumerate(text.splitlines()) if "\ufffd" in line]
+        text = body.decode("utf-8", errors="replace")
+        bad_lines = [
+            i for i, line in enumerate(text.splitlines(), start=header_line + 1) if "\ufffd" in line
+        ]
         shown = ", ".join(map(str, bad_lines[:10])) + (" ..." if len(bad_lines) > 10 else "")
         report.warnings.append(
             f"bytes that are not UTF-8 on {len(bad_lines)} line(s) ({shown}) were replaced; "
@@ -123,17 +124,20 @@ def _decode(raw: bytes, source: str, report: ReadReport) -> str:
         return text
 
 
-def _split_header(text: str, source: str) -> tuple[int, str, str, str]:
-    """(header line number, header text, delimiter, body text)."""
+def _split_header(raw: bytes, source: str) -> tuple[int, str, str, int]:
+    """(header line number, header text, delimiter, byte offset where the body starts)."""
     position = 0
     line_no = 0
-    for line in text.splitlines(keepends=True):
+    while position < len(raw):
+        end = raw.find(b"\n", position)
+        end = len(raw) if end < 0 else end + 1
         line_no += 1
-        position += len(line)
+        line = raw[position:end]
+        position = end
         if line.strip():
-            header = line.rstrip("\r\n")
+            header = line.decode("utf-8", errors="replace").rstrip("\r\n")
             delimiter = max(",\t;", key=header.count)
-            return line_no, header, delimiter, text[position:]
+            return line_no, header, delimiter, position
     raise TelemetryError(
         f"{source}: the file is empty; expected a CSV header naming at least "
         f"{', '.join(REQUIRED_COLUMNS)}."
@@ -156,9 +160,7 @@ def resolve_profile(header: list[str], profile: str | ColumnProfile | None, sour
     return chosen
 
 
-def read_recording(
-    path: str | Path, profile: str | ColumnProfile | None = None
-) -> Recording:
+def read_recording(path: str | Path, profile: str | ColumnProfile | None = None) -> Recording:
     """Read a recording; malformed rows are counted and skipped, never fatal.
 
     Raises TelemetryError (one sentence naming the file) when the file is missing,
@@ -174,24 +176,24 @@ def read_recording(
         raise TelemetryError(f"{source}: is a folder, not a CSV file.") from None
     except OSError as exc:
         raise TelemetryError(f"{source}: cannot be read ({exc.strerror}).") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
     report = ReadReport(source=source, profile="")
-    text = _decode(raw, source, report)
-    header_line, header_text, delimiter, body = _split_header(text, source)
+    header_line, header_text, delimiter, body_start = _split_header(raw, source)
     header = next(csv.reader([header_text], delimiter=delimiter))
     chosen = resolve_profile(header, profile, source)
     report.profile = chosen.name
     rename = chosen.rename_map(header)
+    body = raw[body_start:]
     if not body.strip():
         raise TelemetryError(f"{source}: the file has a header but no data rows.")
 
-    table = None
-    if not report.warnings:
-        table = _fast_table(body, header, rename, delimiter)
-    if table is not None:
-        frame, _ = table
-        lines = _line_numbers(body, header_line, len(frame))
+    frame = _fast_table(body, header, rename, delimiter)
+    if frame is not None:
+        lines = _line_numbers(body, header_line, len(frame[TIMESTAMP]))
     else:
-        frame, lines = _careful_table(body, header, rename, delimiter, header_line, report)
+        text = _decode(body, header_line, report)
+        frame, lines = _careful_table(text, header, rename, delimiter, header_line, report)
     data = _finish(frame, lines, report)
     if data.empty:
         raise TelemetryError(
@@ -201,11 +203,20 @@ def read_recording(
     return Recording(path=path, data=data, report=report)
 
 
-def _fast_table(body: str, header: list[str], rename: dict[str, str], delimiter: str):
-    """Typed pyarrow read of a clean body, or None when anything is off."""
+def _fast_table(body: bytes, header: list[str], rename: dict[str, str], delimiter: str):
+    """Typed pyarrow read of a clean body, or None when anything at all is off.
+
+    Arrow refuses a timestamp without a zone offset, text in a number, invalid UTF-8 and
+    rows of the wrong width, so success means every row is well formed.
+    """
     types = {}
     for src, dst in rename.items():
-        types[src] = pa.float64() if dst in NUMERIC_COLUMNS else pa.string()
+        if dst == TIMESTAMP:
+            types[src] = pa.timestamp("us", tz="UTC")
+        elif dst in NUMERIC_COLUMNS:
+            types[src] = pa.float64()
+        else:
+            types[src] = pa.string()
     invalid: list[str] = []
 
     def on_invalid(row) -> str:
@@ -214,7 +225,7 @@ def _fast_table(body: str, header: list[str], rename: dict[str, str], delimiter:
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body.encode("utf-8")),
+            io.BytesIO(body),
             read_options=pacsv.ReadOptions(column_names=header),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -225,21 +236,20 @@ def _fast_table(body: str, header: list[str], rename: dict[str, str], delimiter:
         return None
     if invalid:
         return None
-    columns = {rename[name]: table.column(name) for name in rename}
-    ts = columns[TIMESTAMP]
-    frame = pd.DataFrame(
-        {
-            name: (col.to_numpy() if name in NUMERIC_COLUMNS else col.to_pandas())
-            for name, col in columns.items()
-        }
-    )
-    frame.attrs["has_offset"] = pc.match_substring_regex(pc.utf8_trim_whitespace(ts), _OFFSET_RE)
-    return frame, None
+    frame = {}
+    for name in rename:
+        column = table.column(name)
+        canonical = rename[name]
+        if canonical in NUMERIC_COLUMNS:
+            frame[canonical] = column.to_numpy()
+        else:
+            frame[canonical] = column.to_pandas()
+    return frame
 
 
-def _line_numbers(body: str, header_line: int, rows: int) -> np.ndarray:
+def _line_numbers(body: bytes, header_line: int, rows: int) -> np.ndarray:
     """The file line of each data row (blank lines are skipped by the reader)."""
-    physical = body.count("\n") + (0 if body.endswith("\n") else 1)
+    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
     if physical == rows:  # no blank lines: rows are consecutive lines
         return np.arange(header_line + 1, header_line + 1 + rows, dtype="int64")
     numbers = [i for i, line in enumerate(body.splitlines(), start=header_line + 1) if line.strip()]
@@ -267,8 +277,10 @@ def _careful_table(body, header, rename, delimiter, header_line, report):
         rows.append([fields[i] for i in keep_idx])
         lines.append(line_no)
     names = list(keep_idx.values())
-    frame = pd.DataFrame(rows, columns=names, dtype="str") if rows else pd.DataFrame(
-        {n: pd.Series([], dtype="str") for n in names}
+    frame = (
+        pd.DataFrame(rows, columns=names, dtype="str")
+        if rows
+        else pd.DataFrame({n: pd.Series([], dtype="str") for n in names})
     )
     line_array = np.asarray(lines, dtype="int64")
     bad = np.zeros(len(frame), dtype=bool)
@@ -284,85 +296,114 @@ def _careful_table(body, header, rename, delimiter, header_line, report):
         frame[name] = numbers.astype("float64")
     frame = frame.loc[~bad].reset_index(drop=True)
     line_array = line_array[~bad]
-    ts = pa.array(frame[TIMESTAMP].str.strip().to_numpy(dtype=object), type=pa.string())
-    frame.attrs["has_offset"] = pc.match_substring_regex(ts, _OFFSET_RE)
-    return frame, line_array
-
-
-def _finish(frame: pd.DataFrame, lines: np.ndarray, report: ReadReport) -> pd.DataFrame:
-    has_offset = np.asarray(frame.attrs.pop("has_offset"), dtype=bool)
-    stamps = pd.to_datetime(frame[TIMESTAMP].str.strip(), format="ISO8601", utc=True, errors="coerce")
+    text = frame[TIMESTAMP].str.strip()
+    has_offset = np.asarray(
+        pc.match_substring_regex(
+            pa.array(text.to_numpy(dtype=object), type=pa.string()), _OFFSET_RE
+        ),
+        dtype=bool,
+    )
+    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     unparsed = stamps.isna().to_numpy()
     for i in np.flatnonzero(unparsed):
         report.reject(
-            int(lines[i]),
+            int(line_array[i]),
             f"timestamp {frame[TIMESTAMP].iloc[i]!r} is not an ISO 8601 time",
             TIMESTAMP,
         )
     naive = ~has_offset & ~unparsed
     if naive.any():
-        first = int(lines[np.flatnonzero(naive)[0]])
+        first = int(line_array[np.flatnonzero(naive)[0]])
         report.warnings.append(
             f"{int(naive.sum())} timestamp(s) have no UTC offset (first on line {first}); "
             "they were taken as UTC"
         )
-    out = pd.DataFrame({TIMESTAMP: stamps})
-    for name in NUMERIC_COLUMNS:
-        out[name] = frame[name].to_numpy(dtype="float64") if name in frame else np.nan
-    out[EVENT] = frame[EVENT].fillna("").str.strip() if EVENT in frame else ""
-    out["line"] = lines
-    out = out.loc[~unparsed]
+    columns = {name: frame[name].to_numpy() for name in frame.columns if name != TIMESTAMP}
+    columns[TIMESTAMP] = stamps.loc[~unparsed].reset_index(drop=True)
+    for name in columns:
+        if name != TIMESTAMP:
+            columns[name] = columns[name][~unparsed]
+    return columns, line_array[~unparsed]
 
-    seconds = epoch_seconds(out[TIMESTAMP])
-    if len(seconds) > 1 and (np.diff(seconds) < 0).any():
-        first = int(out["line"].to_numpy()[1:][np.diff(seconds) < 0][0])
-        count = int((np.diff(seconds) < 0).sum())
-        report.warnings.append(
-            f"{count} row(s) were out of time order (first on line {first}); sorted by time"
+
+def _finish(columns: dict, lines: np.ndarray, report: ReadReport) -> pd.DataFrame:
+    """Assemble the canonical frame: time order, no duplicates, delta P derived, artifacts marked.
+
+    Works on numpy arrays and builds the DataFrame once (no per-column copies).
+    """
+    rows = len(lines)
+    stamps = pd.DatetimeIndex(columns[TIMESTAMP])
+    if stamps.tz is None:
+        stamps = stamps.tz_localize("UTC")
+    seconds = epoch_seconds(stamps)
+    values = {
+        name: np.asarray(columns[name], dtype="float64")
+        if name in columns
+        else np.full(rows, np.nan)
+        for name in NUMERIC_COLUMNS
+    }
+    if EVENT in columns:
+        events = (
+            pd.Series(columns[EVENT], dtype="str").fillna("").str.strip().to_numpy(dtype=object)
         )
-        order = np.argsort(seconds, kind="stable")
-        out = out.iloc[order]
-        seconds = seconds[order]
-    duplicate = np.zeros(len(seconds), dtype=bool)
-    if len(seconds) > 1:
-        duplicate[1:] = np.diff(seconds) == 0
+    else:
+        events = np.full(rows, "", dtype=object)
+
+    keep = None
+    steps = np.diff(seconds)
+    if (steps < 0).any():
+        backwards = steps < 0
+        report.warnings.append(
+            f"{int(backwards.sum())} row(s) were out of time order (first on line "
+            f"{int(lines[1:][backwards][0])}); sorted by time"
+        )
+        keep = np.argsort(seconds, kind="stable")
+        seconds, lines = seconds[keep], lines[keep]
+        steps = np.diff(seconds)
+    duplicate = np.r_[False, steps == 0] if rows else np.zeros(0, dtype=bool)
     if duplicate.any():
-        line_values = out["line"].to_numpy()
         for i in np.flatnonzero(duplicate):
             j = i - 1
             while duplicate[j]:
                 j -= 1
+            when = pd.Timestamp(seconds[i], unit="s", tz="UTC").isoformat()
             report.reject(
-                int(line_values[i]),
-                f"duplicate timestamp {out[TIMESTAMP].iloc[i].isoformat()} (first on line "
-                f"{int(line_values[j])})",
+                int(lines[i]),
+                f"duplicate timestamp {when} (first on line {int(lines[j])})",
                 TIMESTAMP,
             )
-        out = out.loc[~duplicate]
-        seconds = seconds[~duplicate]
-    out = out.reset_index(drop=True)
-    _derive_and_mark(out, report)
-    report.rows = len(out)
-    if len(seconds) > 1:
-        steps = np.diff(seconds)
-        for i in np.flatnonzero(steps > GAP_SECONDS):
-            report.gaps.append(
-                Gap(out[TIMESTAMP].iloc[i], out[TIMESTAMP].iloc[i + 1], float(steps[i]))
-            )
-    return out
+        unique = np.flatnonzero(~duplicate)
+        keep = unique if keep is None else keep[unique]
+        seconds, lines = seconds[unique], lines[unique]
+    if keep is not None:
+        stamps = stamps[keep]
+        values = {name: column[keep] for name, column in values.items()}
+        events = events[keep]
 
-
-def _derive_and_mark(out: pd.DataFrame, report: ReadReport) -> None:
-    derived = out["p_pre_oxy_mmhg"] - out["p_post_oxy_mmhg"]
-    out["delta_p_mmhg"] = out["delta_p_mmhg"].fillna(derived)
-    mask = np.zeros(len(out), dtype="int64")
+    dp = values["delta_p_mmhg"]
+    values["delta_p_mmhg"] = np.where(
+        np.isnan(dp), values["p_pre_oxy_mmhg"] - values["p_post_oxy_mmhg"], dp
+    )
+    mask = np.zeros(len(seconds), dtype="int64")
     total = 0
     for channel in CHANNELS:
-        values = out[channel.name].to_numpy()
-        bad = (values < channel.low) | (values > channel.high)
+        column = values[channel.name]
+        bad = (column < channel.low) | (column > channel.high)
         if bad.any():
             mask |= bad.astype("int64") << CHANNEL_BIT[channel.name]
             total += int(bad.sum())
-    out["artifact_mask"] = mask
     report.artifacts = total
     report.artifact_rows = int((mask != 0).sum())
+    report.rows = len(seconds)
+    for i in np.flatnonzero(np.diff(seconds) > GAP_SECONDS):
+        report.gaps.append(Gap(stamps[i], stamps[i + 1], float(seconds[i + 1] - seconds[i])))
+    return pd.DataFrame(
+        {
+            TIMESTAMP: stamps,
+            **values,
+            EVENT: pd.array(events, dtype="str"),
+            "artifact_mask": mask,
+            "line": lines,
+        },
+        copy=False,  # every array here is freshly made; consolidating would copy 600k x 15
+    )

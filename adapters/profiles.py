@@ -136,9 +136,7 @@ KEYVALUE = ColumnProfile(
     "key=value lines: RPM=3100 FLOW=4.12 P1=-42 P2=182 P3=160 (canonical names accepted too)",
 )
 
-PROFILES: dict[str, ColumnProfile] = {
-    p.name: p for p in (CANONICAL, GENERIC, CARDIOHELP, KEYVALUE)
-}
+PROFILES: dict[str, ColumnProfile] = {p.name: p for p in (CANONICAL, GENERIC, CARDIOHELP, KEYVALUE)}
 #: Profiles tried, in order, when detecting a file's profile from its header.
 _DETECTABLE = (CANONICAL, GENERIC, CARDIOHELP)
 
@@ -171,7 +169,9 @@ def detect_profile(header: Iterable[str], source: str = "the file") -> ColumnPro
         )
     best = min(_DETECTABLE, key=lambda p: len(p.missing_required(header)))
     missing = best.missing_required(header)
-    shown = ", ".join(f"{c} ({best.source_name(c)})" if best is not CANONICAL else c for c in missing)
+    shown = ", ".join(
+        f"{c} ({best.source_name(c)})" if best is not CANONICAL else c for c in missing
+    )
     raise TelemetryError(
         f"{source}: required column(s) missing: {shown}; the header has: "
         f"{', '.join(h for h in header if h) or 'nothing'}."

@@ -17,7 +17,9 @@ def _number(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     # repr of a float round-trips exactly, so a replay equals what was recorded
-    return repr(float(value)).removesuffix(".0") if float(value).is_integer() else repr(float(value))
+    return (
+        repr(float(value)).removesuffix(".0") if float(value).is_integer() else repr(float(value))
+    )
 
 
 def _text(value: str | None) -> str:
@@ -47,5 +49,7 @@ def write_dataframe(frame: pd.DataFrame, path: str | Path) -> None:
     ts = pd.DatetimeIndex(out[TIMESTAMP])
     if ts.tz is None:
         ts = ts.tz_localize("UTC")
-    out = out.assign(**{TIMESTAMP: ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "+00:00"})
+    out = out.assign(
+        **{TIMESTAMP: ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "+00:00"}
+    )
     out.to_csv(path, index=False, lineterminator="\n")

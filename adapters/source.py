@@ -30,9 +30,7 @@ class SourceState(StrEnum):
 
 
 #: States in which the feed is not delivering data; the technical alarm keys off these.
-NOT_DELIVERING = frozenset(
-    {SourceState.CONNECTING, SourceState.NO_DATA, SourceState.DISCONNECTED}
-)
+NOT_DELIVERING = frozenset({SourceState.CONNECTING, SourceState.NO_DATA, SourceState.DISCONNECTED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,9 @@ def bench_csv(path: Path, repeat: int) -> None:
     print(f"CSV source, {path.name}: {rows:,} rows, {size_mb:.0f} MB")
     bare = best_of(repeat, lambda: pd.read_csv(path, engine="pyarrow"))
     ours = best_of(repeat, lambda: read_recording(path))
-    print(f"  pandas.read_csv(engine='pyarrow')   {bare:6.2f} s  {rows / bare:12,.0f} rows/s   (baseline)")
+    print(
+        f"  pandas.read_csv(engine='pyarrow')   {bare:6.2f} s  {rows / bare:12,.0f} rows/s   (baseline)"
+    )
     print(
         f"  adapters read_recording (validated) {ours:6.2f} s  {rows / ours:12,.0f} rows/s   "
         f"ratio {ours / bare:.2f}x"
@@ -117,8 +119,12 @@ def bench_buffer(appends: int) -> None:
     naive = (time.perf_counter() - started) / naive_n
     print(f"  bare numpy row assignment            {bare * 1e6:8.2f} us/frame   (floor)")
     for hours, cost in results.items():
-        print(f"  TelemetryBuffer.append at {hours:2d} h fill  {cost * 1e6:8.2f} us/frame   ratio {cost / bare:.1f}x floor")
-    print(f"  naive pandas.concat per frame        {naive * 1e6:8.2f} us/frame   (at only {naive_n} rows)")
+        print(
+            f"  TelemetryBuffer.append at {hours:2d} h fill  {cost * 1e6:8.2f} us/frame   ratio {cost / bare:.1f}x floor"
+        )
+    print(
+        f"  naive pandas.concat per frame        {naive * 1e6:8.2f} us/frame   (at only {naive_n} rows)"
+    )
     print(f"  72 h / 1 h append cost: {results[72] / results[1]:.2f}")
 
 
@@ -128,10 +134,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--appends", type=int, default=100_000)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, pandas {pd.__version__}")
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, pandas {pd.__version__}"
+    )
     bench_csv(recording(args.days), args.repeat)
     bench_buffer(args.appends)
-    print(f"reproduce: .venv/bin/python benchmarks/bench_ingest.py --days {args.days:g} --repeat {args.repeat}")
+    print(
+        f"reproduce: .venv/bin/python benchmarks/bench_ingest.py --days {args.days:g} --repeat {args.repeat}"
+    )
 
 
 if __name__ == "__main__":

@@ -163,7 +163,10 @@ def _tiles(buffer: TelemetryBuffer, weight_kg: float | None) -> list:
                 [
                     html.Div(channel.label, className="tile-label"),
                     html.Div(
-                        [html.Span(text, className="tile-value"), html.Span(channel.unit, className="tile-unit")]
+                        [
+                            html.Span(text, className="tile-value"),
+                            html.Span(channel.unit, className="tile-unit"),
+                        ]
                     ),
                     html.Div(extra, className="tile-extra"),
                 ],
@@ -239,11 +242,8 @@ def create_app(registry: SessionRegistry, dev: bool = False) -> Dash:
                     x, y = [last_time + 1, *x], [None, *y]
                 xs.append(x)
                 ys.append(y)
-            extends.append(
-                [{"x": xs, "y": ys}, list(range(len(TRENDS[g]))), KEEP_POINTS]
-            )
+            extends.append([{"x": xs, "y": ys}, list(range(len(TRENDS[g]))), KEEP_POINTS])
         new_cursor = {"seq": int(new["seq"].iloc[-1]), "t": float(times_ms[-1])}
         return (header, tiles, *extends, *[no_update] * len(graph_ids), new_cursor)
 
     return app
-

@@ -36,7 +36,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8050, help="port to serve the page on")
     parser.add_argument("--bed-label", default="Bed 1", help="bed label shown in the header")
     parser.add_argument("--weight", type=float, default=None, help="patient weight in kg")
-    parser.add_argument("--dev", action="store_true", help="Dash developer tools (never at a bedside)")
+    parser.add_argument(
+        "--dev", action="store_true", help="Dash developer tools (never at a bedside)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,17 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--serial", metavar="PORT", help="serial port name or pyserial URL")
     source.add_argument("--replay", metavar="FILE", help="recorded CSV session to replay")
-    run.add_argument("--profile", default=None, help="column profile: keyvalue, canonical, generic, cardiohelp, framed")
-    run.add_argument("--protocol", default=None, help="serial protocol: delimited, keyvalue or framed (default from the profile)")
+    run.add_argument(
+        "--profile",
+        default=None,
+        help="column profile: keyvalue, canonical, generic, cardiohelp, framed",
+    )
+    run.add_argument(
+        "--protocol",
+        default=None,
+        help="serial protocol: delimited, keyvalue or framed (default from the profile)",
+    )
     run.add_argument("--baud", type=int, default=115200)
-    run.add_argument("--quiet-time", type=float, default=5.0, help="seconds without a valid frame before 'no data'")
+    run.add_argument(
+        "--quiet-time",
+        type=float,
+        default=5.0,
+        help="seconds without a valid frame before 'no data'",
+    )
     run.add_argument("--capture", metavar="FILE", help="also append the raw serial bytes to FILE")
-    run.add_argument("--speed", type=float, default=1.0, help="replay speed factor; 0 = as fast as possible")
+    run.add_argument(
+        "--speed", type=float, default=1.0, help="replay speed factor; 0 = as fast as possible"
+    )
     run.add_argument("--loop", action="store_true", help="replay again from the start at the end")
     run.add_argument("--no-record", action="store_true", help="do not record a live session")
     _common(run)
 
-    sim = sub.add_parser("simulate", help="write a simulated scenario to a CSV file or a serial port")
+    sim = sub.add_parser(
+        "simulate", help="write a simulated scenario to a CSV file or a serial port"
+    )
     sim.add_argument("scenario")
     target = sim.add_mutually_exclusive_group(required=True)
     target.add_argument("--out", metavar="FILE", help="CSV file to write")
@@ -103,7 +122,10 @@ def _serve(session, args) -> int:
     registry.add(session)
     app = create_app(registry, dev=args.dev)
     session.start()
-    print(f"ecmo-monitor: {session.source.description}; page on http://{args.host}:{args.port}", file=sys.stderr)
+    print(
+        f"ecmo-monitor: {session.source.description}; page on http://{args.host}:{args.port}",
+        file=sys.stderr,
+    )
     try:
         app.run(host=args.host, port=args.port, debug=args.dev, use_reloader=False)
     finally:
@@ -159,7 +181,9 @@ def cmd_simulate(args) -> int:
             start = pd.Timestamp(args.start).to_pydatetime()
         except ValueError:
             raise UsageError(f"--start {args.start!r} is not an ISO 8601 time.") from None
-    frame = simulator.simulate(args.scenario, duration_s=args.duration * 3600, start=start, seed=args.seed)
+    frame = simulator.simulate(
+        args.scenario, duration_s=args.duration * 3600, start=start, seed=args.seed
+    )
     if args.out:
         from adapters.recording import write_dataframe
 
@@ -169,16 +193,23 @@ def cmd_simulate(args) -> int:
             raise UsageError(f"{args.out}: cannot be written ({exc.strerror}).") from None
         print(f"wrote {len(frame)} rows of {args.scenario} to {args.out}", file=sys.stderr)
         return 0
-    print(f"streaming {args.scenario} to {args.serial} as {args.protocol} at {args.speed:g}x", file=sys.stderr)
+    print(
+        f"streaming {args.scenario} to {args.serial} as {args.protocol} at {args.speed:g}x",
+        file=sys.stderr,
+    )
     try:
-        simulator.stream_to_port(frame, args.serial, args.protocol, speed=args.speed, baud=args.baud)
+        simulator.stream_to_port(
+            frame, args.serial, args.protocol, speed=args.speed, baud=args.baud
+        )
     except KeyboardInterrupt:
         return 0
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per refresh is noise
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)

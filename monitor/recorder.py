@@ -8,6 +8,7 @@ on in memory.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from dataclasses import dataclass
@@ -64,10 +65,8 @@ class Recorder:
     def _fail(self, message: str) -> None:
         self._error = f"Recording stopped: {message}; monitoring continues in memory only."
         if self._handle is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._handle.close()
-            except OSError:
-                pass
             self._handle = None
 
     def write(self, frame: Frame) -> bool:

@@ -15,8 +15,12 @@ T0 = 1_767_254_400.0  # 2026-01-01T08:00:00Z
 def frame(i: int, flow: float | None = None) -> Frame:
     return Frame.build(
         T0 + i,
-        {"pump_speed_rpm": 3000.0 + i, "blood_flow_lpm": 4.0 if flow is None else flow,
-         "p_pre_oxy_mmhg": 200.0, "p_post_oxy_mmhg": 180.0},
+        {
+            "pump_speed_rpm": 3000.0 + i,
+            "blood_flow_lpm": 4.0 if flow is None else flow,
+            "p_pre_oxy_mmhg": 200.0,
+            "p_post_oxy_mmhg": 180.0,
+        },
     )
 
 

@@ -18,7 +18,9 @@ from adapters.csv_reader import read_recording
 from tests.browser import free_port, start_monitor, stop, wait_for_http
 
 socat = shutil.which("socat")
-pytestmark = pytest.mark.skipif(socat is None, reason="socat is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    socat is None, reason="socat is not installed (.ci/run installs it)"
+)
 
 
 def start_socat(console: Path, monitor: Path) -> subprocess.Popen:
@@ -82,8 +84,19 @@ def test_serial_session_records_every_valid_line_and_survives_the_port_vanishing
     pair = start_socat(console, monitor)
     port = free_port()
     process = start_monitor(
-        ["run", "--serial", str(monitor), "--profile", "keyvalue", "--data-dir", str(data_dir),
-         "--port", str(port), "--quiet-time", "1"],
+        [
+            "run",
+            "--serial",
+            str(monitor),
+            "--profile",
+            "keyvalue",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--quiet-time",
+            "1",
+        ],
         tmp_path / "server.log",
     )
     try:
@@ -106,7 +119,9 @@ def test_serial_session_records_every_valid_line_and_survives_the_port_vanishing
             send(console, [second[0]], interval=0.2)
             sent_second.append(second[0])
         send(console, second[1:], interval=0.05)
-        wait_until(lambda: len(recorded_rows(data_dir)) >= 39, 10, "frames after the reconnect recorded")
+        wait_until(
+            lambda: len(recorded_rows(data_dir)) >= 39, 10, "frames after the reconnect recorded"
+        )
     finally:
         stop(process)
         kill_socat(pair, console, monitor)
@@ -134,24 +149,40 @@ def test_serial_status_counts_garbage_on_the_page_header(tmp_path, page):
     pair = start_socat(console, monitor)
     port = free_port()
     process = start_monitor(
-        ["run", "--serial", str(monitor), "--profile", "keyvalue", "--data-dir", str(tmp_path / "d"),
-         "--port", str(port), "--quiet-time", "1"],
+        [
+            "run",
+            "--serial",
+            str(monitor),
+            "--profile",
+            "keyvalue",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--port",
+            str(port),
+            "--quiet-time",
+            "1",
+        ],
         tmp_path / "server.log",
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", process=process)
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("#frame-counts")
-        send(console, [frame_line(0), b"nonsense\r\n", frame_line(1), b"P2=\r\n", frame_line(2)], 0.05)
+        send(
+            console,
+            [frame_line(0), b"nonsense\r\n", frame_line(1), b"P2=\r\n", frame_line(2)],
+            0.05,
+        )
         page.wait_for_function(
-            "document.querySelector('#frame-counts').innerText === 'frames 3, rejected 2'", timeout=10_000
+            "document.querySelector('#frame-counts').innerText === 'frames 3, rejected 2'",
+            timeout=10_000,
         )
         # no frames for longer than the quiet time: a visible "no data" state
         page.wait_for_function(
-            "document.querySelector('#connection-state').dataset.state === 'no_data'", timeout=10_000
+            "document.querySelector('#connection-state').dataset.state === 'no_data'",
+            timeout=10_000,
         )
         assert page.inner_text("#connection-state") == "NO DATA"
     finally:
         stop(process)
         kill_socat(pair, console, monitor)
-

@@ -10,7 +10,9 @@ import pytest
 from adapters import TelemetryError
 from adapters.csv_reader import read_recording
 
-HEADER = "timestamp,pump_speed_rpm,blood_flow_lpm,p_venous_mmhg,p_pre_oxy_mmhg,p_post_oxy_mmhg,event\n"
+HEADER = (
+    "timestamp,pump_speed_rpm,blood_flow_lpm,p_venous_mmhg,p_pre_oxy_mmhg,p_post_oxy_mmhg,event\n"
+)
 
 
 def row(second: int, flow: str = "4.10", extra: str = "", offset: str = "+00:00") -> str:
@@ -70,7 +72,9 @@ def test_text_in_a_number_skips_that_row_with_line_and_column(tmp_path):
 
 
 def test_too_many_and_too_few_fields_are_counted_and_skipped(tmp_path):
-    text = HEADER + row(0, extra="note,surplus") + row(1) + "2026-01-01T08:00:02Z,3200,4.1\n" + row(3)
+    text = (
+        HEADER + row(0, extra="note,surplus") + row(1) + "2026-01-01T08:00:02Z,3200,4.1\n" + row(3)
+    )
     recording = read_recording(write(tmp_path, text))
     assert recording.report.rows == 2
     assert recording.report.rejected_rows == 2
@@ -174,7 +178,11 @@ def test_generic_console_export_is_detected_and_mapped(tmp_path):
     recording = read_recording(write(tmp_path, text))
     assert recording.report.profile == "generic"
     first = recording.data.iloc[0]
-    assert (first["pump_speed_rpm"], first["p_venous_mmhg"], first["p_pre_oxy_mmhg"]) == (3100, -42, 182)
+    assert (first["pump_speed_rpm"], first["p_venous_mmhg"], first["p_pre_oxy_mmhg"]) == (
+        3100,
+        -42,
+        182,
+    )
     assert first["delta_p_mmhg"] == 21  # the device's own dP is kept
 
 

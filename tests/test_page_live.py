@@ -16,7 +16,9 @@ T0 = 1_767_254_400.0
 
 @pytest.fixture()
 def replay_server(tmp_path):
-    lines = ["timestamp,pump_speed_rpm,blood_flow_lpm,p_venous_mmhg,p_pre_oxy_mmhg,p_post_oxy_mmhg\n"]
+    lines = [
+        "timestamp,pump_speed_rpm,blood_flow_lpm,p_venous_mmhg,p_pre_oxy_mmhg,p_post_oxy_mmhg\n"
+    ]
     for s in range(600):
         stamp = pd.Timestamp(T0 + s, unit="s", tz="UTC").isoformat()
         lines.append(f"{stamp},{3000 + s},{4.0 + s / 1000:.3f},-40,{200 + s / 10:.1f},180\n")
@@ -24,7 +26,17 @@ def replay_server(tmp_path):
     path.write_text("".join(lines))
     port = free_port()
     process = start_monitor(
-        ["run", "--replay", str(path), "--speed", "5", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+        [
+            "run",
+            "--replay",
+            str(path),
+            "--speed",
+            "5",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
         tmp_path / "server.log",
     )
     url = f"http://127.0.0.1:{port}/"
@@ -34,9 +46,7 @@ def replay_server(tmp_path):
 
 
 def trace_length(page, graph_id: str) -> int:
-    return page.evaluate(
-        f"document.querySelector('#{graph_id} .js-plotly-plot').data[0].x.length"
-    )
+    return page.evaluate(f"document.querySelector('#{graph_id} .js-plotly-plot').data[0].x.length")
 
 
 def test_page_shows_trends_and_values_that_update_as_frames_arrive(page, replay_server):
@@ -54,7 +64,12 @@ def test_page_shows_trends_and_values_that_update_as_frames_arrive(page, replay_
     names = page.evaluate(
         "Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(g => g.data.map(t => t.name))"
     )
-    assert {"Blood flow (L/min)", "Pump speed (rpm)", "Drainage pressure (mmHg)",
-            "Pre-oxygenator pressure (mmHg)", "Post-oxygenator pressure (mmHg)"} <= set(names)
+    assert {
+        "Blood flow (L/min)",
+        "Pump speed (rpm)",
+        "Drainage pressure (mmHg)",
+        "Pre-oxygenator pressure (mmHg)",
+        "Post-oxygenator pressure (mmHg)",
+    } <= set(names)
     assert page.inner_text("#connection-state") == "receiving"
     assert "ramp.csv" in page.inner_text("#source-description")
