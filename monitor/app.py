@@ -208,6 +208,23 @@ def create_app(registry: SessionRegistry, dev: bool = False) -> Dash:
         )
 
     app.layout = layout
+
+    @app.server.route("/api/status")
+    def status():  # read-only health check for scripts and tests
+        snap = session().snapshot()
+        return {
+            "bed": snap.bed_id,
+            "source": snap.source.description,
+            "state": str(snap.source.state),
+            "good_frames": snap.source.good_frames,
+            "bad_frames": snap.source.bad_frames,
+            "reconnects": snap.source.reconnects,
+            "last_seq": snap.last_seq,
+            "newest_frame_time": snap.newest_frame_time,
+            "frame_age_s": snap.frame_age(),
+            "recording": None if snap.recorder is None else str(snap.recorder.path),
+            "recording_error": None if snap.recorder is None else snap.recorder.error,
+        }
     graph_ids = list(TRENDS)
 
     @app.callback(
