@@ -1,0 +1,461 @@
+"""The SQLite store: append-only alarm log, acknowledgements, events, labs, baseline resets.
+
+One file, ``<data-dir>/ecmo-monitor.db``, standard library ``sqlite3`` in WAL mode so
+the page can read while the acquisition thread writes. The schema is versioned
+(``PRAGMA user_version`` plus a ``schema_version`` table that records when each
+migration ran); :data:`MIGRATIONS` lists them in order and opening a store applies the
+missing ones in one transaction.
+
+The log tables are append-only, and the database itself enforces it: triggers refuse
+every UPDATE and DELETE on them, so no code path (ours or a hand-run query) can rewrite
+history. Only the ``users`` table (for the sign-in of a later issue) may change.
+
+Thread-safe: one connection guarded by a lock; every append commits at once (a crash
+loses at most the record being written).
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.contract import format_timestamp
+from rules import Acknowledgement, Transition
+
+FILENAME = "ecmo-monitor.db"
+#: Tables that only ever grow.
+LOG_TABLES: tuple[str, ...] = (
+    "alarm_log",
+    "acknowledgements",
+    "events",
+    "lab_entries",
+    "baseline_resets",
+)
+
+
+def _append_only(table: str) -> tuple[str, ...]:
+    return (
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: rows cannot be changed'); END",
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: rows cannot be deleted'); END",
+    )
+
+
+_V1 = (
+    """CREATE TABLE alarm_log (
+        id INTEGER PRIMARY KEY,
+        bed TEXT NOT NULL,
+        time REAL NOT NULL,
+        time_utc TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        state TEXT NOT NULL,
+        value REAL,
+        threshold REAL,
+        baseline REAL,
+        user TEXT,
+        role TEXT,
+        note TEXT,
+        message TEXT NOT NULL
+    )""",
+    "CREATE INDEX alarm_log_time ON alarm_log (time)",
+    """CREATE TABLE acknowledgements (
+        id INTEGER PRIMARY KEY,
+        bed TEXT NOT NULL,
+        time REAL NOT NULL,
+        time_utc TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        user TEXT NOT NULL,
+        role TEXT NOT NULL,
+        note TEXT NOT NULL,
+        message TEXT NOT NULL
+    )""",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        bed TEXT NOT NULL,
+        time REAL NOT NULL,
+        time_utc TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        user TEXT,
+        note TEXT NOT NULL
+    )""",
+    """CREATE TABLE lab_entries (
+        id INTEGER PRIMARY KEY,
+        bed TEXT NOT NULL,
+        time REAL NOT NULL,
+        time_utc TEXT NOT NULL,
+        analyte TEXT NOT NULL,
+        value REAL NOT NULL,
+        unit TEXT NOT NULL,
+        user TEXT
+    )""",
+    """CREATE TABLE baseline_resets (
+        id INTEGER PRIMARY KEY,
+        bed TEXT NOT NULL,
+        time REAL NOT NULL,
+        time_utc TEXT NOT NULL,
+        user TEXT,
+        reason TEXT NOT NULL
+    )""",
+    """CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        salt BLOB NOT NULL,
+        pin_hash BLOB NOT NULL,
+        iterations INTEGER NOT NULL,
+        created REAL NOT NULL
+    )""",
+    *(statement for table in LOG_TABLES for statement in _append_only(table)),
+)
+
+#: (version, what it does, statements), oldest first; never edit a released entry.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "alarm log, acknowledgements, events, labs, baseline resets, users", _V1),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used, as one sentence that says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One row of the alarm log: a transition as it was recorded."""
+
+    id: int
+    bed: str
+    time: float
+    rule: str
+    priority: str
+    state: str
+    value: float | None
+    threshold: float | None
+    baseline: float | None
+    user: str | None
+    role: str | None
+    note: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgementEntry:
+    id: int
+    bed: str
+    time: float
+    rule: str
+    priority: str
+    user: str
+    role: str
+    note: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventEntry:
+    id: int
+    bed: str
+    time: float
+    kind: str
+    user: str | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabEntry:
+    id: int
+    bed: str
+    time: float
+    analyte: str
+    value: float
+    unit: str
+    user: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineResetEntry:
+    id: int
+    bed: str
+    time: float
+    user: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user of the monitor: name, role and the salted PBKDF2 hash of their PIN."""
+
+    name: str
+    role: str
+    salt: bytes
+    pin_hash: bytes
+    iterations: int
+    created: float
+
+
+def _number(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+class AlarmStore:
+    """The monitor's SQLite database (see module doc)."""
+
+    def __init__(self, data_dir: str | Path, bed: str = "bed-1", *, filename: str = FILENAME):
+        self.path = Path(data_dir) / filename
+        self.bed = bed
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot open the database {self.path} ({exc}); check that the data directory "
+                "is writable."
+            ) from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(
+                f"{self.path} is not a usable ecmo-monitor database ({exc}); move it aside "
+                "or choose another data directory."
+            ) from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- schema ------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer ecmo-monitor (schema {current}, this "
+                    f"one knows up to {SCHEMA_VERSION}); upgrade ecmo-monitor to open it."
+                )
+            if current == 0:
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version ("
+                    "version INTEGER PRIMARY KEY, applied REAL NOT NULL, description TEXT NOT NULL)"
+                )
+            for version, description, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_version (version, applied, description) VALUES (?, ?, ?)",
+                    (version, time.time(), description),
+                )
+                db.execute(f"PRAGMA user_version = {int(version)}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def journal_mode(self) -> str:
+        with self._lock:
+            return self._db.execute("PRAGMA journal_mode").fetchone()[0]
+
+    # -- appends -----------------------------------------------------------------------
+    def _insert(self, sql: str, rows: Sequence[tuple]) -> None:
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(sql, rows)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _transition_row(self, t: Transition) -> tuple:
+        return (
+            self.bed, float(t.time), format_timestamp(t.time), t.rule, str(t.priority), t.state,
+            _number(t.value), _number(t.threshold), _number(t.baseline), t.user, t.role, t.note,
+            t.message,
+        )  # fmt: skip
+
+    _LOG_SQL = (
+        "INSERT INTO alarm_log (bed, time, time_utc, rule, priority, state, value, threshold, "
+        "baseline, user, role, note, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    def append_transitions(self, transitions: Iterable[Transition]) -> int:
+        """Append alarm transitions to the log, in one transaction; how many."""
+        rows = [self._transition_row(t) for t in transitions]
+        if rows:
+            self._insert(self._LOG_SQL, rows)
+        return len(rows)
+
+    def append_transition(self, transition: Transition) -> None:
+        self.append_transitions([transition])
+
+    def append_acknowledgement(self, ack: Acknowledgement) -> None:
+        """Record an acknowledgement and its alarm-log line, together."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO acknowledgements (bed, time, time_utc, rule, priority, user, "
+                    "role, note, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        self.bed, float(ack.time), format_timestamp(ack.time), ack.rule,
+                        str(ack.priority), ack.user, ack.role, ack.note, ack.message,
+                    ),
+                )  # fmt: skip
+                db.execute(self._LOG_SQL, self._transition_row(ack.transition()))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def append_event(self, kind: str, time: float, user: str | None = None, note: str = "") -> None:
+        self._insert(
+            "INSERT INTO events (bed, time, time_utc, kind, user, note) VALUES (?, ?, ?, ?, ?, ?)",
+            [(self.bed, float(time), format_timestamp(time), kind, user, note)],
+        )
+
+    def append_lab(
+        self, analyte: str, value: float, time: float, unit: str = "", user: str | None = None
+    ) -> None:
+        self._insert(
+            "INSERT INTO lab_entries (bed, time, time_utc, analyte, value, unit, user) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(self.bed, float(time), format_timestamp(time), analyte, float(value), unit, user)],
+        )
+
+    def append_baseline_reset(
+        self, time: float, user: str | None, reason: str = "baseline_reset"
+    ) -> None:
+        self._insert(
+            "INSERT INTO baseline_resets (bed, time, time_utc, user, reason) VALUES (?, ?, ?, ?, ?)",
+            [(self.bed, float(time), format_timestamp(time), user, reason)],
+        )
+
+    # -- reading back --------------------------------------------------------------------
+    def _select(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    @staticmethod
+    def _filters(bed, since, limit, extra=()) -> tuple[str, list]:
+        clauses, args = ["bed = ?"], [bed]
+        if since is not None:
+            clauses.append("time >= ?")
+            args.append(float(since))
+        for column, value in extra:
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        tail = " WHERE " + " AND ".join(clauses) + " ORDER BY time DESC, id DESC"
+        if limit is not None:
+            tail += " LIMIT ?"
+            args.append(int(limit))
+        return tail, args
+
+    def alarm_log(
+        self, limit: int | None = None, rule: str | None = None, since: float | None = None
+    ) -> list[LogEntry]:
+        """Alarm-log rows of this bed, newest first."""
+        tail, args = self._filters(self.bed, since, limit, [("rule", rule)])
+        rows = self._select(
+            "SELECT id, bed, time, rule, priority, state, value, threshold, baseline, user, role, "
+            "note, message FROM alarm_log" + tail,
+            args,
+        )
+        return [LogEntry(*row) for row in rows]
+
+    def acknowledgements(self, limit: int | None = None) -> list[AcknowledgementEntry]:
+        tail, args = self._filters(self.bed, None, limit)
+        rows = self._select(
+            "SELECT id, bed, time, rule, priority, user, role, note, message FROM acknowledgements"
+            + tail,
+            args,
+        )
+        return [AcknowledgementEntry(*row) for row in rows]
+
+    def events(self, limit: int | None = None) -> list[EventEntry]:
+        tail, args = self._filters(self.bed, None, limit)
+        rows = self._select("SELECT id, bed, time, kind, user, note FROM events" + tail, args)
+        return [EventEntry(*row) for row in rows]
+
+    def labs(self, limit: int | None = None, analyte: str | None = None) -> list[LabEntry]:
+        tail, args = self._filters(self.bed, None, limit, [("analyte", analyte)])
+        rows = self._select(
+            "SELECT id, bed, time, analyte, value, unit, user FROM lab_entries" + tail, args
+        )
+        return [LabEntry(*row) for row in rows]
+
+    def baseline_resets(self, limit: int | None = None) -> list[BaselineResetEntry]:
+        tail, args = self._filters(self.bed, None, limit)
+        rows = self._select("SELECT id, bed, time, user, reason FROM baseline_resets" + tail, args)
+        return [BaselineResetEntry(*row) for row in rows]
+
+    # -- users (used by the sign-in of a later issue) -------------------------------------
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        salt: bytes,
+        pin_hash: bytes,
+        iterations: int,
+        created: float | None = None,
+    ) -> None:
+        try:
+            self._insert(
+                "INSERT INTO users (name, role, salt, pin_hash, iterations, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(name, role, salt, pin_hash, int(iterations), created or time.time())],
+            )
+        except sqlite3.IntegrityError:
+            raise StoreError(
+                f"A user called {name!r} already exists; choose another name."
+            ) from None
+
+    def user(self, name: str) -> UserRecord | None:
+        rows = self._select(
+            "SELECT name, role, salt, pin_hash, iterations, created FROM users WHERE name = ?",
+            (name,),
+        )
+        return UserRecord(*rows[0]) if rows else None
+
+    def users(self) -> list[UserRecord]:
+        rows = self._select(
+            "SELECT name, role, salt, pin_hash, iterations, created FROM users ORDER BY name"
+        )
+        return [UserRecord(*row) for row in rows]
+
+    # -- lifetime ------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> AlarmStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

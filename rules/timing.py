@@ -1,0 +1,190 @@
+"""Level timers: when a priority level of a rule becomes active and when it clears.
+
+Per rule and per priority level, a :class:`LevelTimer` (one sample at a time) and
+:func:`debounce` (a whole recording at once) decide when the level is *active*. They are
+the same definition written twice, and a property test checks that they agree. Each
+sample of the rule either meets the level's alert condition (value past the threshold),
+its clear condition (value back past the threshold by the hysteresis), or neither (in
+the hysteresis band). Then:
+
+- the level becomes active at a sample when, over the last on-delay (the window
+  [now - on-delay, now]), no sample met the clear condition, the samples cover the whole
+  on-delay, and at least ``timing.hold_fraction`` (default three quarters) of them met
+  the alert condition;
+- an active level clears at a sample when, over the last off-delay, no sample met the
+  alert condition, the samples cover the whole off-delay, and at least that fraction of
+  them met the clear condition.
+
+A hold fraction of 1 is the classic unbroken hold. Below 1, a noisy signal whose mean
+sits past the limit alerts promptly instead of waiting for an unbroken run of samples
+past it (with 2 mmHg of noise and the mean 0.5 mmHg past a limit, fifteen samples in a
+row past it take about 40 minutes to come).
+
+So a spike shorter than the on-delay (a transducer flush) never alerts; a step past the
+limit alerts exactly one on-delay after the first sample past it; a noisy signal whose
+mean sits past the limit alerts promptly instead of waiting for an unbroken run; and
+once active, an alert does not flap while the signal wanders inside the band.
+
+Time is a per-rule clock in integer microseconds that advances only between the rule's
+own valid samples, and not at all across a gap longer than ``timing.freeze_after_s``:
+timers are frozen while data is missing, and missing data never clears an alert.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+class _Window:
+    """The samples of the current run that fall in the last ``delay`` µs, and their hits."""
+
+    __slots__ = ("clocks", "delay", "fraction", "hits", "start", "votes")
+
+    def __init__(self, delay: int, fraction: float) -> None:
+        self.delay = delay
+        self.fraction = fraction
+        self.start: int | None = None
+        self.clocks: deque[int] = deque()
+        self.hits: deque[bool] = deque()
+        self.votes = 0
+
+    def feed(self, clock: int, hit: bool) -> bool:
+        """Add a sample of the run; whether the run covers the delay with enough hits."""
+        if self.start is None:
+            self.start = clock
+        clocks, hits = self.clocks, self.hits
+        clocks.append(clock)
+        hits.append(hit)
+        self.votes += hit
+        edge = clock - self.delay
+        while clocks[0] < edge:
+            clocks.popleft()
+            self.votes -= hits.popleft()
+        return self.start <= edge and self.votes >= self.fraction * len(clocks)
+
+    def interrupt(self) -> None:
+        if self.start is not None:
+            self.start = None
+            self.clocks.clear()
+            self.hits.clear()
+            self.votes = 0
+
+
+class LevelTimer:
+    """On-delay and off-delay of one priority level, a sample at a time (see module doc)."""
+
+    __slots__ = ("active", "falling", "rising")
+
+    def __init__(self, on_delay_us: int, off_delay_us: int, fraction: float = 0.75) -> None:
+        self.rising = _Window(on_delay_us, fraction)
+        self.falling = _Window(off_delay_us, fraction)
+        self.active = False
+
+    def step(self, clock: int, on: bool, off: bool) -> bool:
+        """Feed one valid sample (rule clock in µs, its alert and clear conditions)."""
+        if off:
+            self.rising.interrupt()
+            rise = False
+        else:
+            rise = self.rising.feed(clock, on)
+        if on:
+            self.falling.interrupt()
+            fall = False
+        else:
+            fall = self.falling.feed(clock, off)
+        if rise:
+            self.active = True
+        elif fall:
+            self.active = False
+        return self.active
+
+    @property
+    def pending(self) -> bool:
+        """Not active, but the alert condition was met within the current on-delay window."""
+        return not self.active and self.rising.votes > 0
+
+    def reset(self) -> None:
+        self.rising.interrupt()
+        self.falling.interrupt()
+        self.active = False
+
+
+def _ready(
+    clock: np.ndarray,
+    member: np.ndarray,
+    hit: np.ndarray,
+    delay: int,
+    fraction: float,
+    edges: np.ndarray | None = None,
+) -> np.ndarray:
+    """Indices where a run of ``member`` covers the last ``delay`` µs with enough ``hit``.
+
+    Only the members are looked at (a healthy signal has few samples that are not
+    clear), which keeps a week of data to a few milliseconds per level. ``edges``, if
+    given, is ``searchsorted(clock, clock - delay)`` for every sample, computed once.
+    """
+    index = np.flatnonzero(member)
+    if index.size == 0:
+        return index
+    first = np.empty(index.size, dtype=bool)
+    first[0] = True
+    np.not_equal(index[1:], index[:-1] + 1, out=first[1:])
+    run_start = index[np.maximum.accumulate(np.where(first, np.arange(index.size), 0))]
+    edge = clock[index] - delay
+    first_in_window = (
+        edges[index] if edges is not None else np.searchsorted(clock, edge, side="left")
+    )
+    window_start = np.maximum(run_start, first_in_window)
+    hits = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
+    votes = hits[index + 1] - hits[window_start]
+    enough = votes >= fraction * (index + 1 - window_start)
+    return index[(clock[run_start] <= edge) & enough]
+
+
+def debounce(
+    clock: np.ndarray,
+    on: np.ndarray,
+    off: np.ndarray,
+    on_delay_us: int,
+    off_delay_us: int,
+    fraction: float = 0.75,
+    edges: dict[int, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Whether one level is active at each sample: :class:`LevelTimer` over whole arrays.
+
+    ``clock`` is the rule clock (int64 µs, non-decreasing); ``on`` and ``off`` are the
+    alert and clear conditions (never both true). The level switches on where the
+    on-delay window is ready and off where the off-delay window is (never both at one
+    sample); in between it holds, so the answer is a forward fill of those switches.
+    ``edges`` caches, per delay, where each sample's window starts (for several levels
+    of one rule); it is filled in as needed.
+    """
+    n = clock.size
+    rises = _ready(clock, ~off, on, on_delay_us, fraction)
+    if rises.size == 0:
+        return np.zeros(n, dtype=bool)
+    # nothing can clear before the first activation: start at the run of not-alert
+    # samples that contains it, so that the run (and its window) is seen whole
+    alerts = np.flatnonzero(on[: rises[0] + 1])
+    begin = int(alerts[-1]) + 1 if alerts.size else 0
+    cached = None
+    if edges is not None:
+        if off_delay_us not in edges:
+            edges[off_delay_us] = np.searchsorted(clock, clock - off_delay_us, side="left")
+        cached = np.maximum(edges[off_delay_us][begin:] - begin, 0)
+    falls = begin + _ready(clock[begin:], ~on[begin:], off[begin:], off_delay_us, fraction, cached)
+    switch = np.full(n, -1, dtype=np.int8)
+    switch[rises] = 1
+    switch[falls] = 0
+    last = np.where(switch >= 0, np.arange(n), -1)
+    np.maximum.accumulate(last, out=last)
+    return (last >= 0) & (switch[np.maximum(last, 0)] == 1)
+
+
+def rule_clock(times_us: np.ndarray, freeze_after_us: int) -> np.ndarray:
+    """Per-rule clock over its valid samples: time advances unless the step is a gap."""
+    steps = np.diff(times_us, prepend=times_us[:1])
+    steps[(steps < 0) | (steps > freeze_after_us)] = 0
+    return np.cumsum(steps)

@@ -1,0 +1,144 @@
+"""Medians over a trailing time window, one sample at a time or over a whole recording.
+
+The window of a sample at time t holds the valid (non-NaN) values of the samples with
+time in [t - window, t): the sample itself and any other sample at the same instant are
+not in it. That is pandas' ``rolling(window, closed="left")`` on a time index, which the
+batch engine uses; :class:`TimeWindowMedian` computes the same numbers incrementally.
+
+Exact equality holds because both sides do the same operations on the same numbers:
+
+- times are integer microseconds (``round(seconds * 1e6)``), so the window edges are
+  integer comparisons, identical to pandas' own on a ``datetime64[us]`` index;
+- NaN never enters the window (pandas skips it too), and a window with no value gives NaN;
+- the median of an even count is ``(a + b) / 2`` of the two middle values, which is
+  pandas' formula (its skiplist keeps the same sorted values as the sorted list here).
+
+The sorted list is kept with ``bisect``; insertion and removal cost depends on the number
+of samples in the window (bounded by window x rate), never on the length of the history.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+
+import numpy as np
+import pandas as pd
+
+
+class TimeWindowMedian:
+    """Median of the values in [t - window, t), for non-decreasing t."""
+
+    __slots__ = ("_sorted", "_staged", "_times", "_values", "window")
+
+    def __init__(self, window_us: int) -> None:
+        self.window = window_us
+        self._times: deque[int] = deque()
+        self._values: deque[float] = deque()
+        self._sorted: list[float] = []
+        # samples at the newest instant: they join the window once time moves past them
+        self._staged: list[tuple[int, float]] = []
+
+    def advance(self, t: int) -> None:
+        """Make the window the one of a sample at time ``t`` (µs)."""
+        staged = self._staged
+        if staged and staged[0][0] < t:
+            for time, value in staged:
+                self._times.append(time)
+                self._values.append(value)
+                insort(self._sorted, value)
+            staged.clear()
+        start = t - self.window
+        times = self._times
+        while times and times[0] < start:
+            times.popleft()
+            value = self._values.popleft()
+            del self._sorted[bisect_left(self._sorted, value)]
+
+    def add(self, t: int, value: float) -> None:
+        """Add a valid sample at time ``t``, after :meth:`advance` to ``t``."""
+        self._staged.append((t, value))
+
+    def median(self) -> float:
+        values = self._sorted
+        n = len(values)
+        if not n:
+            return float("nan")
+        mid = n // 2
+        if n % 2:
+            return values[mid]
+        return (values[mid] + values[mid - 1]) / 2
+
+    def oldest(self) -> int | None:
+        """Time of the oldest value in the window, if any."""
+        return self._times[0] if self._times else None
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+
+def rolling_max_before(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
+    """Maximum of ``values`` over [t - window, t) at each sample (NaN-skipping)."""
+    index = pd.DatetimeIndex(np.asarray(times_us, dtype="int64").astype("datetime64[us]"))
+    series = pd.Series(np.asarray(values, dtype="float64"), index=index)
+    window = pd.Timedelta(microseconds=int(window_us))
+    return series.rolling(window, closed="left").max().to_numpy()
+
+
+def rolling_median_before(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
+    """Median of ``values`` over [t - window, t) at each sample (NaN-skipping)."""
+    index = pd.DatetimeIndex(np.asarray(times_us, dtype="int64").astype("datetime64[us]"))
+    series = pd.Series(np.asarray(values, dtype="float64"), index=index)
+    window = pd.Timedelta(microseconds=int(window_us))
+    return series.rolling(window, closed="left").median().to_numpy()
+
+
+def window_bounds(times_us: np.ndarray, window_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row range [start, end) of each sample's window [t - window, t)."""
+    return (
+        np.searchsorted(times_us, times_us - window_us, side="left"),
+        np.searchsorted(times_us, times_us, side="left"),
+    )
+
+
+def medians_at(
+    values: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Median of the non-NaN ``values[start:end]`` at each of ``rows`` (NaN if none).
+
+    ``rows`` ascending. A sorted list slides from one row's window to the next (or is
+    rebuilt after a jump) and the median is taken as :class:`TimeWindowMedian` takes it.
+    """
+    out = np.full(rows.size, np.nan)
+    window: list[float] = []
+    low = high = 0
+    for k, row in enumerate(rows.tolist()):
+        start, end = int(starts[row]), int(ends[row])
+        if start > high or (start - low) + (end - high) > end - start:
+            part = values[start:end]
+            window = sorted(part[~np.isnan(part)].tolist())
+        else:
+            for value in values[high:end].tolist():
+                if value == value:
+                    insort(window, value)
+            for value in values[low:start].tolist():
+                if value == value:
+                    del window[bisect_left(window, value)]
+        low, high = start, end
+        n = len(window)
+        if n:
+            mid = n // 2
+            out[k] = window[mid] if n % 2 else (window[mid] + window[mid - 1]) / 2
+    return out
+
+
+def oldest_before(times_us: np.ndarray, valid: np.ndarray, window_us: int) -> np.ndarray:
+    """Time of the oldest valid sample in [t - window, t) at each sample, or -1 if none."""
+    n = times_us.size
+    first = np.searchsorted(times_us, times_us - window_us, side="left")
+    positions = np.where(valid, np.arange(n), n)
+    next_valid = np.minimum.accumulate(positions[::-1])[::-1]
+    candidate = np.append(next_valid, n)[first]
+    safe = np.minimum(candidate, n - 1) if n else candidate
+    inside = (candidate < n) & (times_us[safe] < times_us)
+    return np.where(inside, times_us[safe], -1)
