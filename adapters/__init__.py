@@ -23,6 +23,7 @@ from .contract import (
     epoch_seconds,
     format_timestamp,
     to_datetime_utc,
+    unit_of,
 )
 from .errors import SourceError, TelemetryError
 from .profiles import PROFILES, ColumnProfile, detect_profile, get_profile
@@ -58,4 +59,5 @@ __all__ = [
     "format_timestamp",
     "get_profile",
     "to_datetime_utc",
+    "unit_of",
 ]

@@ -1,207 +1,295 @@
-"""The Dash page: header, value tiles and live trends for one bed.
+"""The Dash page for one bed: header, value tiles, alerts, trends, actions, sound.
 
-Callbacks only read session snapshots and the buffer; they never touch a device. Each
-refresh sends only the frames after the client's sequence cursor (kept in the browser),
-through ``extendData``, so a missed refresh loses nothing and bytes per refresh do not
-grow with the history.
+Callbacks only read session snapshots; they never touch a device. Each refresh sends
+only the frames after the browser's sequence cursor (``extendData``), so a missed refresh
+loses nothing and bytes per refresh do not grow with the history. Every callback that
+changes state checks the signed-in user's role on the server (:func:`auth.require`).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+
+import flask
 import numpy as np
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from adapters import CHANNEL_BY_NAME, TIMESTAMP, SourceState, epoch_seconds
+from adapters import LAB_COLUMNS
 
-from .buffer import TelemetryBuffer
-from .downsample import MAX_POINTS, minmax, with_gaps
-from .session import Session, SessionRegistry, SessionSnapshot
+from . import panels
+from .auth import AuthError, User, Users, require
+from .figures import TRACE_KEYS, LabLimit, trace_points, trend_figure
+from .session import EVENT_CHOICES, ActionError, Session, SessionRegistry
 
+log = logging.getLogger("ecmo_monitor.app")
 REFRESH_MS = 1000
-#: A step between samples longer than this is drawn as a break in the trend.
-GAP_MS = 10_000
-#: Initial trend window (seconds) and the most points kept per trace in the browser.
-INITIAL_WINDOW_S = 15 * 60
-KEEP_POINTS = 4 * MAX_POINTS
-#: More new frames than this in one refresh (a fast replay) redraws instead of extending.
-REDRAW_ABOVE = MAX_POINTS
-
-TRENDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "trend-flow": (("blood_flow_lpm", "#1f77b4"), ("pump_speed_rpm", "#7f7f7f")),
-    "trend-pressures": (
-        ("p_venous_mmhg", "#9467bd"),
-        ("p_pre_oxy_mmhg", "#d62728"),
-        ("p_post_oxy_mmhg", "#2ca02c"),
-    ),
-    "trend-delta-p": (("delta_p_mmhg", "#ff7f0e"),),
-}
-TILES: tuple[tuple[str, str], ...] = (
-    ("blood_flow_lpm", "{:.2f}"),
-    ("pump_speed_rpm", "{:.0f}"),
-    ("p_venous_mmhg", "{:.0f}"),
-    ("p_pre_oxy_mmhg", "{:.0f}"),
-    ("p_post_oxy_mmhg", "{:.0f}"),
-    ("delta_p_mmhg", "{:.0f}"),
-    ("svo2_pct", "{:.0f}"),
-    ("hb_g_dl", "{:.1f}"),
-    ("sweep_gas_lpm", "{:.1f}"),
+WINDOWS: tuple[tuple[str, float | None], ...] = (
+    ("15 min", 900.0),
+    ("1 h", 3600.0),
+    ("6 h", 21600.0),
+    ("24 h", 86400.0),
+    ("all", None),
 )
-STATE_TEXT = {
-    SourceState.CONNECTING: "connecting",
-    SourceState.RECEIVING: "receiving",
-    SourceState.NO_DATA: "NO DATA",
-    SourceState.DISCONNECTED: "DISCONNECTED",
-    SourceState.PAUSED: "paused",
-    SourceState.FINISHED: "replay finished",
-    SourceState.STOPPED: "stopped",
-}
+DEFAULT_WINDOW = 3600.0
+#: Raw points a window may hold before it is drawn downsampled and redrawn periodically.
+RAW_LIMIT = 4000
+#: New frames in one refresh beyond which the figure is redrawn instead of extended.
+REDRAW_ABOVE = 2000
 
 
-def _label(column: str) -> str:
-    channel = CHANNEL_BY_NAME[column]
-    return f"{channel.label} ({channel.unit})"
+def _resistance_at(session: Session):
+    """Baseline resistance (mmHg per L/min) in force at given times, NaN where none."""
+    bases = [b for b in session.baselines() if b.resistance is not None and b.established]
+    current = session.baseline()
+    spans = []
+    for i, base in enumerate(bases):
+        nxt = bases[i + 1].reason_time if i + 1 < len(bases) else None
+        if nxt is None and current.resistance is None and current.reason_time is not None:
+            nxt = current.reason_time if current.reason_time > base.established else None
+        spans.append((base.established, nxt if nxt is not None else np.inf, base.resistance))
+
+    def at(seconds: np.ndarray) -> np.ndarray:
+        out = np.full(len(seconds), np.nan)
+        for start, end, resistance in spans:
+            out[(seconds >= start) & (seconds < end)] = resistance
+        return out
+
+    return at
 
 
-def _series(buffer_frame, column: str, downsample: bool):
-    times_ms = epoch_seconds(buffer_frame[TIMESTAMP]) * 1000.0
-    values = buffer_frame[column].to_numpy(dtype="float64")
-    if len(buffer_frame) and "artifact_mask" in buffer_frame:
-        from adapters.contract import CHANNEL_BIT
-
-        bad = (buffer_frame["artifact_mask"].to_numpy() >> CHANNEL_BIT[column]) & 1
-        values = np.where(bad == 1, np.nan, values)  # artifacts are not drawn as values
-    if downsample:
-        times_ms, values = minmax(times_ms, values)
-    return with_gaps(times_ms, values, GAP_MS)
-
-
-def trend_figure(buffer: TelemetryBuffer, graph_id: str, seconds: float | None) -> dict:
-    data = buffer.window(seconds)
-    traces = []
-    for i, (column, colour) in enumerate(TRENDS[graph_id]):
-        x, y = _series(data, column, downsample=True)
-        trace = {
-            "type": "scatter",
-            "mode": "lines",
-            "name": _label(column),
-            "x": x,
-            "y": y,
-            "line": {"color": colour, "width": 1.5},
-            "connectgaps": False,
-        }
-        if graph_id == "trend-flow" and i == 1:
-            trace["yaxis"] = "y2"
-        traces.append(trace)
-    layout = {
-        "margin": {"l": 60, "r": 60, "t": 10, "b": 30},
-        "height": 220,
-        "xaxis": {"type": "date", "gridcolor": "#333"},
-        "uirevision": graph_id,
-        "paper_bgcolor": "#1a1a1a",
-        "plot_bgcolor": "#1a1a1a",
-        "font": {"color": "#ddd"},
-        "legend": {"orientation": "h", "y": 1.15},
-    }
-    if graph_id == "trend-flow":
-        layout["yaxis"] = {"title": {"text": "L/min"}}
-        layout["yaxis2"] = {"title": {"text": "rpm"}, "overlaying": "y", "side": "right"}
-    else:
-        layout["yaxis"] = {"title": {"text": "mmHg"}}
-    return {"data": traces, "layout": layout}
-
-
-def _header(snapshot: SessionSnapshot) -> list:
-    age = snapshot.frame_age()
-    state = snapshot.source.state
-    stale = snapshot.stale
-    parts = [
-        html.Span(snapshot.bed_label, className="bed", id="bed-label"),
-        html.Span(
-            f"weight {snapshot.weight_kg:g} kg" if snapshot.weight_kg else "weight not set",
-            id="weight",
+def _lab_limits(session: Session) -> tuple[LabLimit, ...]:
+    cfg = session.engine.config.hemolysis
+    return (
+        LabLimit(
+            "plasma_free_hb_mg_dl", cfg.pfhb_medium_mg_dl, f"PfHb {cfg.pfhb_medium_mg_dl:g} mg/dL"
         ),
-        html.Span(snapshot.source.description, id="source-description"),
-        html.Span(
-            STATE_TEXT.get(state, str(state)),
-            id="connection-state",
-            className="state stale" if stale else "state",
-            **{"data-state": str(state)},
+        LabLimit(
+            "plasma_free_hb_mg_dl", cfg.pfhb_high_mg_dl, f"PfHb {cfg.pfhb_high_mg_dl:g} mg/dL"
         ),
-        html.Span(
-            "no frame yet" if age is None else f"newest frame {age:.1f} s ago",
-            id="frame-age",
+        LabLimit("ldh_u_l", cfg.ldh_limit_u_l, f"LDH {cfg.ldh_limit_u_l:g} U/L"),
+        LabLimit(
+            "haptoglobin_mg_dl",
+            cfg.haptoglobin_low_mg_dl,
+            f"haptoglobin {cfg.haptoglobin_low_mg_dl:g} mg/dL",
         ),
-        html.Span(
-            f"frames {snapshot.source.good_frames}, rejected {snapshot.source.bad_frames}",
-            id="frame-counts",
+        LabLimit(
+            "bilirubin_mg_dl",
+            cfg.bilirubin_high_mg_dl,
+            f"bilirubin {cfg.bilirubin_high_mg_dl:g} mg/dL",
         ),
+    )
+
+
+def _window_range(session: Session, seconds: float | None) -> tuple[float, float] | None:
+    newest = session.buffer.latest()
+    if newest is None or seconds is None:
+        return None
+    return ((newest["time"] - seconds) * 1000.0, newest["time"] * 1000.0)
+
+
+def _full_figure(session: Session, seconds: float | None) -> dict:
+    data = session.buffer.window(seconds)
+    return trend_figure(
+        data,
+        _resistance_at(session),
+        _lab_limits(session),
+        window_ms=None,
+        revision=f"trends-{seconds}",
+    )
+
+
+def _login_area(user: User | None) -> list:
+    signed_in = user is not None
+    return [
+        html.Div(
+            [
+                dcc.Input(
+                    id="login-user", placeholder="name", type="text", autoComplete="username"
+                ),
+                dcc.Input(
+                    id="login-pin",
+                    placeholder="PIN",
+                    type="password",
+                    autoComplete="current-password",
+                ),
+                html.Button("Sign in", id="login-submit"),
+            ],
+            id="login-form",
+            style={"display": "none" if signed_in else "flex"},
+        ),
+        html.Div(
+            [
+                html.Span(f"{user.name} ({user.role})" if user else "view only", id="user-name"),
+                html.Button(
+                    "Sign out", id="logout", style={"display": "inline" if signed_in else "none"}
+                ),
+            ],
+            id="user-info",
+        ),
+        html.Span(id="login-message", className="message"),
     ]
-    if snapshot.recorder is not None:
-        rec = snapshot.recorder
-        parts.append(
-            html.Span(
-                rec.error or f"recording {rec.path.name if rec.path else ''}",
-                id="recorder-state",
-                className="stale" if rec.error else "",
-            )
-        )
-    return parts
 
 
-def _tiles(buffer: TelemetryBuffer, weight_kg: float | None) -> list:
-    latest = buffer.latest() or {}
-    tiles = []
-    for column, fmt in TILES:
-        channel = CHANNEL_BY_NAME[column]
-        value = latest.get(column, float("nan"))
-        text = "--" if value != value else fmt.format(value)
-        extra = ""
-        if column == "blood_flow_lpm" and weight_kg and value == value:
-            extra = f"{value * 1000 / weight_kg:.0f} mL/kg/min"
-        tiles.append(
+def _actions_panel() -> html.Div:
+    return html.Div(
+        [
+            html.H3("Actions (specialist)"),
             html.Div(
                 [
-                    html.Div(channel.label, className="tile-label"),
-                    html.Div(
-                        [
-                            html.Span(text, className="tile-value"),
-                            html.Span(channel.unit, className="tile-unit"),
-                        ]
+                    dcc.Dropdown(
+                        [{"label": k.replace("_", " "), "value": k} for k in EVENT_CHOICES],
+                        "oxygenator_change",
+                        id="event-kind",
+                        clearable=False,
                     ),
-                    html.Div(extra, className="tile-extra"),
+                    dcc.Input(
+                        id="event-note", placeholder="note (optional)", type="text", maxLength=200
+                    ),
+                    html.Button("Record event", id="event-submit"),
                 ],
-                className="tile",
-                id=f"tile-{column}",
-                **{"data-value": "" if value != value else repr(value)},
-            )
-        )
-    return tiles
+                className="action-row",
+            ),
+            html.Div(
+                [
+                    dcc.Dropdown(
+                        [{"label": c.replace("_", " "), "value": c} for c in LAB_COLUMNS],
+                        "plasma_free_hb_mg_dl",
+                        id="lab-analyte",
+                        clearable=False,
+                    ),
+                    dcc.Input(id="lab-value", type="number", placeholder="value"),
+                    html.Button("Enter lab result", id="lab-submit"),
+                ],
+                className="action-row",
+            ),
+            html.Div(
+                [
+                    html.Button("Reset delta P baseline", id="baseline-reset"),
+                    dcc.Input(
+                        id="weight-value", type="number", placeholder="weight kg", min=1, max=300
+                    ),
+                    html.Button("Set weight", id="weight-submit"),
+                    dcc.Input(
+                        id="flow-min-value",
+                        type="number",
+                        placeholder="min mL/kg/min",
+                        min=10,
+                        max=150,
+                    ),
+                    html.Button("Set flow minimum", id="flow-min-submit"),
+                ],
+                className="action-row",
+            ),
+            html.Div(id="action-message", className="message"),
+        ],
+        className="actions",
+    )
 
 
-def create_app(registry: SessionRegistry, dev: bool = False) -> Dash:
+def create_app(
+    registry: SessionRegistry,
+    users: Users | None = None,
+    secret: bytes | None = None,
+    dev: bool = False,
+) -> Dash:
     """The Dash application for the first session in ``registry``."""
     app = Dash(__name__, title="ecmo-monitor", update_title=None)
     app.enable_dev_tools(debug=dev, dev_tools_ui=dev, dev_tools_hot_reload=False)
+    server = app.server
+    server.secret_key = secret or __import__("secrets").token_bytes(32)
+    server.config.update(
+        SESSION_COOKIE_NAME="ecmo_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+    )
 
     def session() -> Session:
         return registry.first()
+
+    def current_user() -> User | None:
+        if not flask.has_request_context():
+            return None
+        name = flask.session.get("user")
+        if not name or users is None:
+            return None
+        role = users.role_of(name)  # read on every request: a removed user loses access
+        return User(name, role) if role else None
 
     def layout():
         s = session()
         snap = s.snapshot()
         return html.Div(
             [
-                html.Div(_header(snap), id="header", className="header"),
-                html.Div(_tiles(s.buffer, s.weight_kg), id="tiles", className="tiles"),
-                *[
-                    dcc.Graph(
-                        id=graph_id,
-                        figure=trend_figure(s.buffer, graph_id, INITIAL_WINDOW_S),
-                        config={"displaylogo": False},
-                    )
-                    for graph_id in TRENDS
-                ],
-                dcc.Store(id="cursor", data={"seq": snap.last_seq}),
+                html.Div(
+                    [
+                        html.Div(panels.header(snap), id="header", className="header"),
+                        html.Div(
+                            _login_area(current_user()), id="user-area", className="user-area"
+                        ),
+                        html.Div(
+                            [
+                                html.Button("Sound on", id="sound-toggle"),
+                                html.Button("Pause audio 2 min", id="audio-pause"),
+                                html.Span("sound off", id="audio-status", **{"data-audio": "off"}),
+                            ],
+                            className="sound",
+                        ),
+                    ],
+                    className="top",
+                ),
+                html.Div(id="tiles", className="tiles"),
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                html.Div(
+                                    [
+                                        html.Button(
+                                            label,
+                                            id={"type": "window", "seconds": str(seconds)},
+                                            className="window-button"
+                                            + (" selected" if seconds == DEFAULT_WINDOW else ""),
+                                            **{"data-window": label},
+                                        )
+                                        for label, seconds in WINDOWS
+                                    ],
+                                    className="windows",
+                                ),
+                                dcc.Graph(
+                                    id="trends",
+                                    figure=_full_figure(s, DEFAULT_WINDOW),
+                                    config={"displaylogo": False, "scrollZoom": True},
+                                ),
+                            ],
+                            className="trend-column",
+                        ),
+                        html.Div(
+                            [
+                                html.H3("Alerts"),
+                                dcc.Input(
+                                    id="ack-note",
+                                    placeholder="acknowledgement note (optional)",
+                                    type="text",
+                                    maxLength=200,
+                                ),
+                                html.Div(id="ack-message", className="message"),
+                                html.Div(id="alerts", className="alerts"),
+                                html.H3("Alarm log"),
+                                html.Ul(id="alert-history", className="history"),
+                                _actions_panel(),
+                            ],
+                            className="side-column",
+                        ),
+                    ],
+                    className="main",
+                ),
+                html.Div(
+                    html.Div(id="sound-state", **{"data-priority": "none"}), id="sound-holder"
+                ),
+                dcc.Store(id="cursor", data={"seq": snap.last_seq, "t": None, "appended": 0}),
+                dcc.Store(id="window", data={"seconds": DEFAULT_WINDOW}),
+                dcc.Store(id="panel-signature", data=""),
                 dcc.Interval(id="refresh", interval=REFRESH_MS),
             ],
             className="page",
@@ -209,7 +297,218 @@ def create_app(registry: SessionRegistry, dev: bool = False) -> Dash:
 
     app.layout = layout
 
-    @app.server.route("/api/status")
+    # -- status: header, tiles, alerts, sound -------------------------------------------
+    @app.callback(
+        Output("header", "children"),
+        Output("tiles", "children"),
+        Output("alerts", "children"),
+        Output("alert-history", "children"),
+        Output("sound-holder", "children"),
+        Output("panel-signature", "data"),
+        Input("refresh", "n_intervals"),
+        State("panel-signature", "data"),
+    )
+    def refresh_status(_n, signature):
+        s = session()
+        snap = s.snapshot()
+        alerts = s.alerts()
+        baseline = s.baseline()
+        now_session = s.now()
+        latest = s.buffer.latest() or {}
+        pfhb = s.buffer.latest_value("plasma_free_hb_mg_dl")
+        if pfhb is not None:
+            latest["lab:plasma_free_hb_mg_dl"] = pfhb[0]
+        history = s.store.alarm_log(limit=30) if s.store is not None else []
+        new_signature = repr(
+            (
+                [
+                    (a.rule, a.priority, a.state, a.message, int((now_session - a.since) // 60))
+                    for a in alerts
+                ],
+                [h.id for h in history],
+            )
+        )
+        changed = new_signature != signature
+        sound = html.Div(id="sound-state", **{"data-priority": panels.sound_priority(alerts)})
+        return (
+            panels.header(snap),
+            panels.tiles(latest, alerts, baseline, s.weight_kg),
+            panels.alert_rows(alerts, now_session) if changed else no_update,
+            panels.history_rows(history) if changed else no_update,
+            sound,
+            new_signature,
+        )
+
+    # -- trends ----------------------------------------------------------------------------
+    @app.callback(
+        Output("trends", "extendData"),
+        Output("trends", "figure"),
+        Output("cursor", "data"),
+        Input("refresh", "n_intervals"),
+        Input("window", "data"),
+        State("cursor", "data"),
+    )
+    def refresh_trends(_n, window, cursor):
+        s = session()
+        seconds = (window or {}).get("seconds", DEFAULT_WINDOW)
+        cursor = cursor or {}
+        seq = int(cursor.get("seq", 0))
+        new = s.buffer.since(seq, limit=REDRAW_ABOVE + 1)
+        in_window = s.buffer.count_window(seconds)
+        appended = int(cursor.get("appended", 0)) + len(new)
+        redraw = (
+            ctx.triggered_id == "window"
+            or len(new) > REDRAW_ABOVE
+            or (len(new) and (new["event"] != "").any())
+            or (in_window > RAW_LIMIT and appended > RAW_LIMIT // 4)
+        )
+        if redraw:
+            figure = _full_figure(s, seconds)
+            return no_update, figure, {"seq": s.buffer.last_seq, "t": None, "appended": 0}
+        if new.empty:
+            return no_update, no_update, no_update
+        points = trace_points(new, _resistance_at(s), downsample=False, previous_ms=cursor.get("t"))
+        xs = [points[key][0] for key in TRACE_KEYS]
+        ys = [points[key][1] for key in TRACE_KEYS]
+        keep = max(in_window + in_window // 10 + 10, 10) if in_window <= RAW_LIMIT else None
+        extend = [{"x": xs, "y": ys}, list(range(len(TRACE_KEYS)))]
+        if keep is not None:
+            extend.append(keep)
+        last_t = float(new["timestamp"].iloc[-1].timestamp() * 1000.0)
+        return (
+            extend,
+            no_update,
+            {"seq": int(new["seq"].iloc[-1]), "t": last_t, "appended": appended},
+        )
+
+    @app.callback(
+        Output("window", "data"),
+        Output({"type": "window", "seconds": ALL}, "className"),
+        Input({"type": "window", "seconds": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def choose_window(_clicks):
+        chosen = ctx.triggered_id["seconds"]
+        seconds = None if chosen == "None" else float(chosen)
+        classes = [
+            "window-button" + (" selected" if str(value) == chosen else "")
+            for _label, value in WINDOWS
+        ]
+        return {"seconds": seconds}, classes
+
+    # -- sign in and out -------------------------------------------------------------------
+    @app.callback(
+        Output("user-area", "children"),
+        Input("login-submit", "n_clicks"),
+        Input("logout", "n_clicks"),
+        State("login-user", "value"),
+        State("login-pin", "value"),
+        prevent_initial_call=True,
+    )
+    def sign_in(_login, _logout, name, pin):
+        if ctx.triggered_id == "logout":
+            flask.session.clear()
+            return _login_area(None)
+        if users is None:
+            area = _login_area(None)
+            area[-1] = html.Span(
+                "Sign-in is not available.", id="login-message", className="message"
+            )
+            return area
+        try:
+            user = users.authenticate(str(name or "")[:40], str(pin or "")[:12])
+        except AuthError as exc:
+            area = _login_area(None)
+            area[-1] = html.Span(str(exc), id="login-message", className="message error")
+            return area
+        flask.session.clear()
+        flask.session["user"] = user.name
+        return _login_area(user)
+
+    # -- acknowledgement ---------------------------------------------------------------------
+    @app.callback(
+        Output("ack-message", "children"),
+        Input({"type": "ack", "rule": ALL}, "n_clicks"),
+        State("ack-note", "value"),
+        prevent_initial_call=True,
+    )
+    def acknowledge(clicks, note):
+        trigger = ctx.triggered_id
+        if not trigger or not any(c for c in clicks if c):
+            return no_update
+        if not ctx.triggered or not ctx.triggered[0].get("value"):
+            return no_update
+        rule = str(trigger["rule"])
+        try:
+            user = require(current_user(), "acknowledge")
+            ack = session().acknowledge(rule, user.name, user.role, str(note or "")[:200])
+        except (AuthError, ActionError) as exc:
+            return html.Span(
+                str(exc), className="error", id="ack-result", **{"data-result": "refused"}
+            )
+        return html.Span(
+            f"{panels.RULE_LABEL.get(rule, rule)} acknowledged by {ack.user} at {panels.clock(ack.time)} UTC.",
+            id="ack-result",
+            **{"data-result": "acknowledged"},
+        )
+
+    # -- specialist actions -------------------------------------------------------------------
+    @app.callback(
+        Output("action-message", "children"),
+        Input("event-submit", "n_clicks"),
+        Input("lab-submit", "n_clicks"),
+        Input("baseline-reset", "n_clicks"),
+        Input("weight-submit", "n_clicks"),
+        Input("flow-min-submit", "n_clicks"),
+        State("event-kind", "value"),
+        State("event-note", "value"),
+        State("lab-analyte", "value"),
+        State("lab-value", "value"),
+        State("weight-value", "value"),
+        State("flow-min-value", "value"),
+        prevent_initial_call=True,
+    )
+    def act(_e, _l, _b, _w, _f, kind, event_note, analyte, lab_value, weight, flow_min):
+        action = ctx.triggered_id
+        needed = {
+            "event-submit": "record_event",
+            "lab-submit": "enter_lab",
+            "baseline-reset": "reset_baseline",
+            "weight-submit": "settings",
+            "flow-min-submit": "settings",
+        }.get(action)
+        if needed is None:
+            return no_update
+        s = session()
+        try:
+            user = require(current_user(), needed)
+            if action == "event-submit":
+                s.record_event(str(kind), user.name, str(event_note or ""))
+                text = f"Event {str(kind).replace('_', ' ')} recorded by {user.name}."
+            elif action == "lab-submit":
+                value = _number(lab_value, "lab value")
+                s.enter_lab(str(analyte), value, user.name)
+                text = f"{analyte} = {value:g} entered by {user.name}."
+            elif action == "baseline-reset":
+                s.reset_baseline(user.name)
+                text = f"Delta P baseline reset by {user.name}; a new one is collected over 30 min."
+            elif action == "weight-submit":
+                value = _number(weight, "weight") if weight not in (None, "") else None
+                s.set_weight(value, user.name)
+                text = f"Weight set to {value:g} kg by {user.name}." if value else "Weight cleared."
+            else:
+                value = _number(flow_min, "flow minimum") if flow_min not in (None, "") else None
+                s.set_flow_minimum(value, user.name)
+                text = (
+                    f"Flow minimum set to {value:g} mL/kg/min by {user.name}."
+                    if value
+                    else "Flow minimum reset."
+                )
+        except (AuthError, ActionError) as exc:
+            return html.Span(str(exc), className="error", **{"data-result": "refused"})
+        return html.Span(text, **{"data-result": "done"})
+
+    @server.route("/api/status")
     def status():  # read-only health check for scripts and tests
         snap = session().snapshot()
         return {
@@ -224,43 +523,26 @@ def create_app(registry: SessionRegistry, dev: bool = False) -> Dash:
             "frame_age_s": snap.frame_age(),
             "recording": None if snap.recorder is None else str(snap.recorder.path),
             "recording_error": None if snap.recorder is None else snap.recorder.error,
+            "alerts": [
+                {
+                    "rule": a.rule,
+                    "priority": a.priority.value,
+                    "state": a.state,
+                    "message": a.message,
+                }
+                for a in session().alerts()
+            ],
+            "time": time.time(),
         }
-    graph_ids = list(TRENDS)
-
-    @app.callback(
-        Output("header", "children"),
-        Output("tiles", "children"),
-        *[Output(g, "extendData") for g in graph_ids],
-        *[Output(g, "figure") for g in graph_ids],
-        Output("cursor", "data"),
-        Input("refresh", "n_intervals"),
-        State("cursor", "data"),
-    )
-    def refresh(_n, cursor):
-        s = session()
-        snap = s.snapshot()
-        seq = int((cursor or {}).get("seq", 0))
-        last_time = (cursor or {}).get("t")
-        new = s.buffer.since(seq, limit=REDRAW_ABOVE + 1)
-        header, tiles = _header(snap), _tiles(s.buffer, s.weight_kg)
-        if new.empty:
-            return (header, tiles, *[no_update] * (2 * len(graph_ids)), no_update)
-        if len(new) > REDRAW_ABOVE:
-            figures = [trend_figure(s.buffer, g, INITIAL_WINDOW_S) for g in graph_ids]
-            new_cursor = {"seq": s.buffer.last_seq, "t": None}
-            return (header, tiles, *[no_update] * len(graph_ids), *figures, new_cursor)
-        extends = []
-        times_ms = epoch_seconds(new[TIMESTAMP]) * 1000.0
-        for g in graph_ids:
-            xs, ys = [], []
-            for column, _colour in TRENDS[g]:
-                x, y = _series(new, column, downsample=False)
-                if last_time is not None and times_ms[0] - last_time > GAP_MS:
-                    x, y = [last_time + 1, *x], [None, *y]
-                xs.append(x)
-                ys.append(y)
-            extends.append([{"x": xs, "y": ys}, list(range(len(TRENDS[g]))), KEEP_POINTS])
-        new_cursor = {"seq": int(new["seq"].iloc[-1]), "t": float(times_ms[-1])}
-        return (header, tiles, *extends, *[no_update] * len(graph_ids), new_cursor)
 
     return app
+
+
+def _number(value, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ActionError(f"Enter a number for the {what}.") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ActionError(f"Enter a finite number for the {what}.")
+    return number

@@ -142,6 +142,14 @@ class TelemetryBuffer:
                 start = self._search_time(newest - seconds)
             return self._frame(start, max(start, stop))
 
+    def count_window(self, seconds: float | None) -> int:
+        """How many frames the last ``seconds`` hold (all held frames if None)."""
+        with self._lock:
+            if seconds is None or self._size == 0:
+                return self._size
+            newest = self._time[(self._head - 1) % self.capacity]
+            return self._size - self._search_time(newest - seconds)
+
     def since(self, seq: int, limit: int | None = None) -> pd.DataFrame:
         """Frames with a sequence number above ``seq`` (oldest first), at most ``limit``.
 

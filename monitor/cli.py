@@ -14,6 +14,8 @@ from pathlib import Path
 
 from adapters import TelemetryError
 
+from .store import StoreError
+
 DEFAULT_DATA_DIR = "./ecmo-data"
 DATA_DIR_VARIABLE = "ECMO_MONITOR_DATA_DIR"
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_streams"
@@ -36,6 +38,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8050, help="port to serve the page on")
     parser.add_argument("--bed-label", default="Bed 1", help="bed label shown in the header")
     parser.add_argument("--weight", type=float, default=None, help="patient weight in kg")
+    parser.add_argument(
+        "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
+    )
     parser.add_argument(
         "--dev", action="store_true", help="Dash developer tools (never at a bedside)"
     )
@@ -90,7 +95,37 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--speed", type=float, default=1.0, help="serial only: times real time")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--baud", type=int, default=115200)
-    sim.add_argument("--start", default=None, help="ISO 8601 start time (default now)")
+    sim.add_argument(
+        "--start", default=None, help="ISO 8601 start time (default 2026-01-01T08:00Z)"
+    )
+
+    ana = sub.add_parser("analyze", help="run the rules over a whole recording (QA)")
+    ana.add_argument("file", metavar="FILE")
+    ana.add_argument("--labs", metavar="FILE", help="lab results: timestamp,analyte,value,unit")
+    ana.add_argument(
+        "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
+    )
+    ana.add_argument(
+        "--profile", default=None, help="column profile (detected from the header if not given)"
+    )
+    ana.add_argument("--engine", choices=("batch", "incremental"), default="batch")
+    ana.add_argument("--format", choices=("json", "csv", "html"), default="json")
+    ana.add_argument(
+        "--weight", type=float, default=None, help="patient weight in kg (flow in mL/kg/min)"
+    )
+    ana.add_argument(
+        "--out", metavar="FILE", help="write the result here instead of standard output"
+    )
+
+    users = sub.add_parser("users", help="manage who may sign in")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user (PIN prompted unless --pin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("viewer", "specialist", "qa"))
+    add.add_argument("--pin", default=None, help="4 to 12 digits (prompted when not given)")
+    add.add_argument("--data-dir", default=os.environ.get(DATA_DIR_VARIABLE, DEFAULT_DATA_DIR))
+    lst = users_sub.add_parser("list", help="list users and roles")
+    lst.add_argument("--data-dir", default=os.environ.get(DATA_DIR_VARIABLE, DEFAULT_DATA_DIR))
     return parser
 
 
@@ -108,8 +143,36 @@ def _bundled_stable(data_dir: Path) -> Path:
     return fallback
 
 
+def _store(data_dir: Path):
+    from .store import AlarmStore, StoreError
+
+    try:
+        return AlarmStore(data_dir)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _session(source, args, recorder=None):
+    from rules import IncrementalEngine, load_config
+
+    from .session import Session
+
+    config = load_config(args.config)
+    engine = IncrementalEngine(config, weight_kg=args.weight)
+    store = _store(Path(args.data_dir))
+    return Session(
+        source,
+        recorder=recorder,
+        engine=engine,
+        store=store,
+        bed_label=args.bed_label,
+        weight_kg=args.weight,
+    )
+
+
 def _serve(session, args) -> int:
     from .app import create_app
+    from .auth import Users, session_secret
     from .session import SessionRegistry
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -120,7 +183,8 @@ def _serve(session, args) -> int:
         )
     registry = SessionRegistry()
     registry.add(session)
-    app = create_app(registry, dev=args.dev)
+    users = Users(session.store) if session.store is not None else None
+    app = create_app(registry, users=users, secret=session_secret(args.data_dir), dev=args.dev)
     session.start()
     print(
         f"ecmo-monitor: {session.source.description}; page on http://{args.host}:{args.port}",
@@ -134,8 +198,6 @@ def _serve(session, args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .session import Session
-
     data_dir = Path(args.data_dir)
     if args.serial is None:
         from adapters.replay import ReplaySource
@@ -144,7 +206,7 @@ def cmd_run(args) -> int:
         source = ReplaySource(path, speed=args.speed, loop=args.loop, profile=args.profile)
         for line in source.recording.report.summary_lines():
             print(line, file=sys.stderr)
-        return _serve(Session(source, bed_label=args.bed_label, weight_kg=args.weight), args)
+        return _serve(_session(source, args), args)
 
     from adapters.serial_source import SerialSource
 
@@ -164,8 +226,7 @@ def cmd_run(args) -> int:
         recorder = Recorder(data_dir, f"serial-{args.serial}")
         status = recorder.status()
         print(status.error or f"recording to {status.path}", file=sys.stderr)
-    session = Session(source, recorder=recorder, bed_label=args.bed_label, weight_kg=args.weight)
-    return _serve(session, args)
+    return _serve(_session(source, args, recorder), args)
 
 
 def cmd_simulate(args) -> int:
@@ -206,6 +267,60 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from .analysis import render, run_analysis
+
+    if args.weight is not None and not 1 <= args.weight <= 300:
+        raise UsageError("--weight must be between 1 and 300 kg.")
+    result = run_analysis(
+        args.file,
+        labs=args.labs,
+        config=args.config,
+        profile=args.profile,
+        engine=args.engine,
+        weight_kg=args.weight,
+    )
+    for line in result.report.summary_lines():
+        print(line, file=sys.stderr)
+    if result.labs_report is not None:
+        for line in result.labs_report.summary_lines():
+            print(line, file=sys.stderr)
+    text = render(result, args.format)
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.out}: cannot be written ({exc.strerror}).") from None
+        print(f"wrote {args.format} analysis of {args.file} to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_users(args) -> int:
+    from .auth import AuthError, Users
+
+    store = _store(Path(args.data_dir))
+    users = Users(store)
+    if args.users_command == "list":
+        for record in store.users():
+            print(f"{record.name}\t{record.role}")
+        return 0
+    pin = args.pin
+    if pin is None:
+        import getpass
+
+        pin = getpass.getpass(f"PIN for {args.name}: ")
+        if getpass.getpass("Same PIN again: ") != pin:
+            raise UsageError("The two PINs differ; nothing was saved.")
+    try:
+        user = users.add(args.name, args.role, pin)
+    except AuthError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"added {user.name} ({user.role}) to {store.path}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -222,7 +337,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "simulate":
             return cmd_simulate(args)
-    except TelemetryError as exc:
+        if args.command == "analyze":
+            return cmd_analyze(args)
+        if args.command == "users":
+            return cmd_users(args)
+    except (TelemetryError, StoreError) as exc:
         print(f"ecmo-monitor: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -194,7 +194,11 @@ def trend_figure(
                 "y": points[key][1],
                 "xaxis": "x",
                 "yaxis": "y3",
-                "line": {"color": colour, "width": 1, "dash": "dash" if key == "delta_p_baseline" else "dot"},
+                "line": {
+                    "color": colour,
+                    "width": 1,
+                    "dash": "dash" if key == "delta_p_baseline" else "dot",
+                },
                 "connectgaps": False,
                 "hovertemplate": f"%{{y:.4g}} mmHg<extra>{label}</extra>",
             }
@@ -227,8 +231,16 @@ def trend_figure(
                 "x1": 1,
                 "y0": limit.value,
                 "y1": limit.value,
-                "line": {"color": lab_colour.get(limit.analyte, "#fff"), "width": 1, "dash": "dash"},
-                "label": {"text": limit.text, "textposition": "end", "font": {"size": 10, "color": "#ddd"}},
+                "line": {
+                    "color": lab_colour.get(limit.analyte, "#fff"),
+                    "width": 1,
+                    "dash": "dash",
+                },
+                "label": {
+                    "text": limit.text,
+                    "textposition": "end",
+                    "font": {"size": 10, "color": "#ddd"},
+                },
             }
         )
     grid = "#333"
@@ -244,7 +256,12 @@ def trend_figure(
         "hovermode": "x unified",
         "xaxis": {"type": "date", "gridcolor": grid, "anchor": "y4", "showspikes": True},
         "yaxis": {"domain": [0.79, 1.0], "title": {"text": "flow L/min"}, "gridcolor": grid},
-        "yaxis5": {"overlaying": "y", "side": "right", "title": {"text": "speed rpm"}, "showgrid": False},
+        "yaxis5": {
+            "overlaying": "y",
+            "side": "right",
+            "title": {"text": "speed rpm"},
+            "showgrid": False,
+        },
         "yaxis2": {"domain": [0.53, 0.76], "title": {"text": "pressure mmHg"}, "gridcolor": grid},
         "yaxis3": {"domain": [0.27, 0.50], "title": {"text": "delta P mmHg"}, "gridcolor": grid},
         "yaxis4": {

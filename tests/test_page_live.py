@@ -51,16 +51,14 @@ def trace_length(page, graph_id: str) -> int:
 
 def test_page_shows_trends_and_values_that_update_as_frames_arrive(page, replay_server):
     page.goto(replay_server)
-    page.wait_for_selector("#trend-flow .js-plotly-plot")
+    page.wait_for_selector("#trends .js-plotly-plot")
     page.wait_for_function("document.querySelector('#tile-pump_speed_rpm').dataset.value !== ''")
     first_speed = float(page.get_attribute("#tile-pump_speed_rpm", "data-value"))
-    first_points = trace_length(page, "trend-flow")
+    first_points = trace_length(page, "trends")
     time.sleep(2.5)
     later_speed = float(page.get_attribute("#tile-pump_speed_rpm", "data-value"))
     assert later_speed >= first_speed + 5  # 5 recorded seconds per second of wall time
-    assert trace_length(page, "trend-flow") >= first_points + 5
-    for graph in ("trend-flow", "trend-pressures", "trend-delta-p"):
-        assert trace_length(page, graph) > 0
+    assert trace_length(page, "trends") >= first_points + 5
     names = page.evaluate(
         "Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(g => g.data.map(t => t.name))"
     )
