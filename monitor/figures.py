@@ -20,7 +20,7 @@ import pandas as pd
 from adapters import CHANNEL_BY_NAME, EVENT, TIMESTAMP, epoch_seconds
 from adapters.contract import CHANNEL_BIT
 
-from .downsample import MAX_POINTS, minmax, with_gaps
+from .downsample import MAX_POINTS, series
 
 #: A step between samples longer than this (ms) is drawn as a break in every trace.
 GAP_MS = 10_000
@@ -99,9 +99,7 @@ def trace_points(
             keep = ~np.isnan(v)
             out[key] = (t[keep].tolist(), v[keep].tolist())
             return
-        if downsample:
-            t, v = minmax(t, v, MAX_POINTS)
-        x, y = with_gaps(t, v, GAP_MS)
+        x, y = series(t, v, GAP_MS, MAX_POINTS if downsample else None)
         if previous_ms is not None and len(t) and t[0] - previous_ms > GAP_MS:
             x, y = [previous_ms + 1, *x], [None, *y]
         out[key] = (x, y)

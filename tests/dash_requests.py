@@ -1,0 +1,99 @@
+"""Driving the page's refresh callbacks over HTTP, as the browser does (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from adapters import Frame
+from adapters.source import Source
+from monitor.app import create_app
+from monitor.buffer import TelemetryBuffer
+from monitor.session import Session, SessionRegistry
+
+TREND_OUTPUTS = [("trends", "extendData"), ("trends", "figure"), ("cursor", "data")]
+STATUS_OUTPUTS = [
+    ("header", "children"),
+    ("tiles", "children"),
+    ("alerts", "children"),
+    ("alert-history", "children"),
+    ("sound-holder", "children"),
+    ("panel-signature", "data"),
+]
+
+
+class IdleSource(Source):
+    """A source that delivers nothing: the buffer is filled by the test itself."""
+
+    kind = "replay"
+
+    def _run(self) -> None:
+        self._stop.wait()
+
+
+def filled_session(hours: float, rate_hz: float = 1.0) -> Session:
+    """A session whose buffer holds ``hours`` of plausible frames (72 h capacity)."""
+    buffer = TelemetryBuffer()
+    rng = np.random.default_rng(0)
+    n = int(hours * 3600 * rate_hz)
+    t0 = 1_767_254_400.0
+    for i in range(n):
+        buffer.append(
+            Frame.build(
+                t0 + i / rate_hz,
+                {
+                    "pump_speed_rpm": 3200.0 + rng.normal(0, 2),
+                    "blood_flow_lpm": 4.2 + rng.normal(0, 0.02),
+                    "p_venous_mmhg": -45.0 + rng.normal(0, 1),
+                    "p_pre_oxy_mmhg": 200.0 + rng.normal(0, 1),
+                    "p_post_oxy_mmhg": 175.0 + rng.normal(0, 1),
+                },
+            )
+        )
+    return Session(IdleSource("test source"), buffer=buffer)
+
+
+def client_for(session: Session):
+    registry = SessionRegistry()
+    registry.add(session)
+    app = create_app(registry)
+    return app.server.test_client()
+
+
+def _body(outputs, inputs, state, changed):
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": inputs,
+        "changedPropIds": changed,
+        "state": state,
+    }
+
+
+def trend_refresh(client, cursor: dict, window_seconds: float | None):
+    """POST one trend refresh; (response bytes, decoded response)."""
+    body = _body(
+        TREND_OUTPUTS,
+        [
+            {"id": "refresh", "property": "n_intervals", "value": 5},
+            {"id": "window", "property": "data", "value": {"seconds": window_seconds}},
+        ],
+        [{"id": "cursor", "property": "data", "value": cursor}],
+        ["refresh.n_intervals"],
+    )
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code in (200, 204), response.data[:500]
+    return len(response.data), (json.loads(response.data) if response.status_code == 200 else {})
+
+
+def status_refresh(client, signature: str = ""):
+    body = _body(
+        STATUS_OUTPUTS,
+        [{"id": "refresh", "property": "n_intervals", "value": 5}],
+        [{"id": "panel-signature", "property": "data", "value": signature}],
+        ["refresh.n_intervals"],
+    )
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.data[:500]
+    return len(response.data), json.loads(response.data)
