@@ -192,3 +192,72 @@ def test_window_buttons_change_the_trend_range(tmp_path, page):
         page.wait_for_function(f"{span} > 55 && {span} <= 60.1", timeout=10_000)
     finally:
         stop(process)
+
+
+def test_specialist_actions_are_logged_and_sound_follows_unacknowledged_alerts(
+    live_monitor, browser
+):
+    url, _feeder, data_dir = live_monitor
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function(
+            "document.querySelector('#connection-state').dataset.state === 'receiving'",
+            timeout=15_000,
+        )
+        # not signed in: an action is refused by the server
+        page.click("#baseline-reset")
+        page.wait_for_selector('#action-message [data-result="refused"]', timeout=10_000)
+
+        sign_in(page, "sam", "2468")
+        page.fill("#lab-value", "120")  # plasma free Hb is the default analyte
+        page.click("#lab-submit")
+        page.wait_for_selector('#action-message [data-result="done"]', timeout=10_000)
+        row = '.alert-row[data-rule="hemolysis"][data-priority="high"]'
+        page.wait_for_selector(row, timeout=10_000)
+        assert "120 mg/dL" in page.inner_text(row) and "100 mg/dL" in page.inner_text(row)
+
+        # sound: off until a gesture turns it on; then it plays for the unacknowledged alert
+        assert page.get_attribute("#sound-state", "data-priority") == "high"
+        page.click("#sound-toggle")
+        page.wait_for_function("window.ecmoSound.played >= 1", timeout=5_000)
+        page.click("#audio-pause")
+        page.wait_for_function(
+            "document.querySelector('#audio-status').dataset.audio === 'paused'", timeout=5_000
+        )
+        assert page.inner_text("#audio-status").startswith(
+            ("audio paused 2:00", "audio paused 1:5")
+        )
+        assert page.locator(row).count() == 1  # pausing audio never removes the alert
+
+        page.click(f'{row} [data-action="acknowledge"]')
+        page.wait_for_selector(f'{row}[data-state="acknowledged"]', timeout=10_000)
+        page.wait_for_function(
+            "document.querySelector('#sound-state').dataset.priority === 'none'", timeout=10_000
+        )
+
+        page.click("#event-submit")  # oxygenator change is the default event
+        page.wait_for_selector('#action-message [data-result="done"]', timeout=10_000)
+        page.fill("#weight-value", "70")
+        page.click("#weight-submit")
+        page.wait_for_function(
+            "document.querySelector('#weight').innerText === '70 kg'", timeout=10_000
+        )
+        page.wait_for_function(
+            "document.querySelector('#tile-blood_flow_lpm .tile-extra').innerText.includes('mL/kg/min')",
+            timeout=10_000,
+        )
+    finally:
+        context.close()
+
+    from monitor.store import AlarmStore
+
+    store = AlarmStore(data_dir)
+    assert [(lab.analyte, lab.value, lab.user) for lab in store.labs()] == [
+        ("plasma_free_hb_mg_dl", 120.0, "sam")
+    ]
+    kinds = [(e.kind, e.user) for e in store.events()]
+    assert ("oxygenator_change", "sam") in kinds and ("weight_set", "sam") in kinds
+    recording = next((data_dir / "recordings").glob("*.csv")).read_text()
+    assert ",oxygenator_change\n" in recording  # the event is in the recording, so a replay has it
