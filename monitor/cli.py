@@ -100,7 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     ana = sub.add_parser("analyze", help="run the rules over a whole recording (QA)")
-    ana.add_argument("file", metavar="FILE")
+    ana.add_argument(
+        "file",
+        metavar="FILE_OR_DIR",
+        help="a recording, or a folder: every *.csv in it, one summary row each",
+    )
+    ana.add_argument(
+        "--alarm-log",
+        metavar="DATA_DIR",
+        help="the session's data directory (or its ecmo-monitor.db): who acknowledged what",
+    )
     ana.add_argument("--labs", metavar="FILE", help="lab results: timestamp,analyte,value,unit")
     ana.add_argument(
         "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
@@ -268,24 +277,31 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from .analysis import render, run_analysis
+    from .analysis import read_acknowledgements, render, run_analysis
 
     if args.weight is not None and not 1 <= args.weight <= 300:
         raise UsageError("--weight must be between 1 and 300 kg.")
-    result = run_analysis(
-        args.file,
-        labs=args.labs,
-        config=args.config,
-        profile=args.profile,
-        engine=args.engine,
-        weight_kg=args.weight,
-    )
-    for line in result.report.summary_lines():
-        print(line, file=sys.stderr)
-    if result.labs_report is not None:
-        for line in result.labs_report.summary_lines():
+    status = 0
+    if Path(args.file).is_dir():
+        from .batch_cli import folder_command
+
+        text, status = folder_command(args)
+    else:
+        result = run_analysis(
+            args.file,
+            labs=args.labs,
+            config=args.config,
+            profile=args.profile,
+            engine=args.engine,
+            weight_kg=args.weight,
+        )
+        for line in result.report.summary_lines():
             print(line, file=sys.stderr)
-    text = render(result, args.format)
+        if result.labs_report is not None:
+            for line in result.labs_report.summary_lines():
+                print(line, file=sys.stderr)
+        acks = None if args.alarm_log is None else read_acknowledgements(args.alarm_log)
+        text = render(result, args.format, acks)
     if args.out:
         try:
             Path(args.out).write_text(text, encoding="utf-8")
@@ -294,7 +310,7 @@ def cmd_analyze(args) -> int:
         print(f"wrote {args.format} analysis of {args.file} to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return 0
+    return status
 
 
 def cmd_users(args) -> int:

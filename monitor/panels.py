@@ -34,6 +34,8 @@ RULE_LABEL = {
     "post_oxy_pressure_high": "Post-oxygenator pressure high",
     "hemolysis": "Hemolysis",
     "data_stale": "No data from device",
+    "recording_stopped": "Recording stopped",
+    "alarm_log_stopped": "Alarm log not written",
 }
 #: Which value tile each rule colours.
 RULE_TILES = {

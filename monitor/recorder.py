@@ -9,6 +9,7 @@ on in memory.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class Recorder:
 
     def _fail(self, message: str) -> None:
         self._error = f"Recording stopped: {message}; monitoring continues in memory only."
+        logging.getLogger("ecmo_monitor.recorder").error(self._error)
         if self._handle is not None:
             with contextlib.suppress(OSError):
                 self._handle.close()

@@ -27,6 +27,7 @@ from rules import (
     Baseline,
     IncrementalEngine,
     NothingToAcknowledge,
+    Priority,
     Transition,
 )
 
@@ -109,6 +110,7 @@ class Session:
         self._newest_received: float | None = None
         self._newest_time: float | None = None
         self._store_error: str | None = None
+        self._technical_since: dict[str, float] = {}
         self._ticker: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -186,8 +188,27 @@ class Session:
         )
 
     def alerts(self) -> list[AlertState]:
+        """The engine's alerts plus the session's own technical ones (recording, log)."""
         with self._lock:
-            return self.engine.alerts()
+            return self._technical() + self.engine.alerts()
+
+    def _technical(self) -> list[AlertState]:
+        problems = {}
+        if self.recorder is not None:
+            error = self.recorder.status().error
+            if error:
+                problems["recording_stopped"] = error
+        if self._store_error:
+            problems["alarm_log_stopped"] = self._store_error
+        out = []
+        for rule, message in problems.items():
+            since = self._technical_since.setdefault(rule, self.now())
+            out.append(
+                AlertState(
+                    rule, Priority.HIGH, "active", False, since, None, None, message, None, True
+                )
+            )
+        return out
 
     def baseline(self) -> Baseline:
         with self._lock:
@@ -199,6 +220,11 @@ class Session:
 
     # -- specialist actions (the caller has checked the role) -----------------------------
     def acknowledge(self, rule: str, user: str, role: str, note: str = "") -> Acknowledgement:
+        if rule in ("recording_stopped", "alarm_log_stopped"):
+            raise ActionError(
+                "This alarm stays until its cause is fixed: free space or permissions in the "
+                "data directory, then restart the monitor."
+            )
         with self._lock:
             try:
                 ack = self.engine.acknowledge(rule, user, role, self.now(), note)

@@ -174,12 +174,12 @@ def test_serial_status_counts_garbage_on_the_page_header(tmp_path, page):
             0.05,
         )
         page.wait_for_function(
-            "document.querySelector('#frame-counts').innerText === 'frames 3, rejected 2'",
+            "document.querySelector('#frame-counts')?.innerText === 'frames 3, rejected 2'",
             timeout=10_000,
         )
         # no frames for longer than the quiet time: a visible "no data" state
         page.wait_for_function(
-            "document.querySelector('#connection-state').dataset.state === 'no_data'",
+            "document.querySelector('#connection-state')?.dataset.state === 'no_data'",
             timeout=10_000,
         )
         assert page.inner_text("#connection-state") == "NO DATA"

@@ -59,3 +59,66 @@ def test_engines_agree_on_a_messy_recording(seed):
     incremental = analyze_incremental(data, config, weight_kg=70.0 if seed % 3 == 0 else None)
     assert batch == incremental
     assert len(batch.episodes) > 0
+
+
+def dips(seed: int, seconds: int = 4 * 3600) -> pd.DataFrame:
+    """Flow that keeps falling and recovering: steps and ramps of every depth and length,
+    partial recoveries into the hysteresis band, flapping near the limits, speed changes
+    in the middle of a fall, missing values, artifacts and gaps. Exercises flow_drop's
+    held reference (taken when a fall is first seen, released when the rule is quiet)."""
+    rng = np.random.default_rng(1000 + seed)
+    rate = rng.choice([0.2, 1.0, 2.0])
+    steps = rng.choice([1.0, 0.5, 2.0, 30.0], size=int(seconds * rate), p=[0.93, 0.03, 0.03, 0.01])
+    t = np.cumsum(steps / rate)
+    n = t.size
+    flow = np.full(n, 4.2)
+    speed = np.full(n, 3200.0)
+    when = rng.uniform(600, 1800)
+    while when < t[-1]:
+        depth = rng.choice([0.1, 0.18, 0.22, 0.3, 0.4, 0.6])
+        length = rng.choice([3.0, 8.0, 12.0, 40.0, 300.0, 1200.0, 2400.0])
+        ramp = rng.choice([0.0, 0.0, 60.0, 900.0])
+        inside = (t >= when) & (t < when + length)
+        fall = np.clip((t - when) / ramp, 0, 1) if ramp else np.ones(n)
+        flow = np.where(inside, flow * (1 - depth * fall), flow)
+        if rng.random() < 0.3:  # partial recovery into the band for a while
+            band = (t >= when + length) & (t < when + length + rng.uniform(5, 120))
+            flow = np.where(band, flow * (1 - rng.uniform(0.12, 0.2)), flow)
+        if rng.random() < 0.3:  # the team changes the speed, sometimes mid-fall
+            at = when + rng.uniform(0, length)
+            change = rng.choice([-0.1, -0.04, 0.03, 0.08, 0.15])
+            speed = np.where(t >= at, speed * (1 + change), speed)
+            flow = np.where(t >= at, flow * (1 + change * 1.5), flow)
+        when += length + rng.uniform(60, 2400)
+    flow = flow + rng.normal(0, rng.choice([0.0, 0.03, 0.15]), n)
+    frame = pd.DataFrame({"timestamp": to_datetime_utc(START + t)})
+    columns = {
+        "pump_speed_rpm": np.round(speed + rng.normal(0, 2, n)),
+        "blood_flow_lpm": np.round(np.clip(flow, 0, 9), 2),
+        "p_venous_mmhg": np.full(n, -45.0),
+        "p_pre_oxy_mmhg": np.full(n, 200.0),
+        "p_post_oxy_mmhg": np.full(n, 175.0),
+    }
+    for name in NUMERIC_COLUMNS:
+        column = columns.get(name, np.full(n, np.nan))
+        if name in ("pump_speed_rpm", "blood_flow_lpm"):
+            column = np.where(rng.random(n) < 0.005, np.nan, column)
+            column = np.where(rng.random(n) < 0.002, -999.0, column)
+        frame[name] = column
+    frame["event"] = pd.Series([""] * n, dtype="str")
+    return frame[list(CANONICAL_COLUMNS)]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_engines_agree_while_flow_keeps_falling_and_recovering(seed):
+    data = dips(seed)
+    config = default_config()
+    if seed % 3 == 1:
+        config = config.override(
+            {"timing": {"hold_fraction": 1.0}, "flow_drop": {"window_min": 5, "off_delay_s": 4}}
+        )
+    elif seed % 3 == 2:
+        config = config.override({"timing": {"hold_fraction": 0.5}, "flow_drop": {"on_delay_s": 3}})
+    batch = analyze(data, config)
+    assert analyze_incremental(data, config) == batch
+    assert any(e.rule == "flow_drop" for e in batch.episodes)

@@ -76,7 +76,7 @@ def test_flow_below_one_litre_is_high_after_ten_seconds():
     episodes = episodes_of(recording(1200, blood_flow_lpm=step(600, 4.2, 0.8, until=900)))
     low = only(episodes, "flow_low", "high")
     assert (low.start, low.end, low.peak) == (at(610), at(915), 0.8)
-    assert low.message == "blood flow 0.80 L/min is below 1.0 L/min"
+    assert low.message == "blood flow 0.80 L/min is below the limit of 1.0 L/min"
 
 
 def test_flow_below_the_prescribed_minimum_per_kg_is_medium_with_a_weight():
@@ -109,6 +109,71 @@ def test_a_deliberate_speed_change_is_not_a_flow_drop():
 def test_flow_drop_needs_five_minutes_of_reference():
     data = recording(1800, blood_flow_lpm=step(120, 4.2, 3.2))
     assert episodes_of(data) == []
+
+
+def test_a_flow_drop_that_persists_stays_active_until_flow_recovers():
+    # 45 minutes at -33 %: longer than the 30-minute reference window, which would have
+    # absorbed the fall into its own median; the reference is held while the alert is on
+    flow = step(3600, 4.2, 2.8, until=3600 + 45 * 60)
+    episodes = episodes_of(recording(2.5 * HOUR, blood_flow_lpm=flow))
+    medium = only(episodes, "flow_drop", "medium")
+    assert medium.start == at(3610)
+    assert medium.end == at(3600 + 45 * 60 + 15)  # flow back, then the 15 s off-delay
+    assert round(medium.peak, 1) == 33.3
+    assert "blood flow 2.80 L/min is 33 % below" in medium.message
+    assert "(4.20 L/min)" in medium.message and "(limit -20 %)" in medium.message
+    assert [e.rule for e in episodes] == ["flow_drop"]
+
+
+def test_a_fall_spread_over_many_minutes_is_caught_and_held_until_relief():
+    # 4.2 -> 2.9 L/min over 20 minutes, an hour low, then relief
+    flow = lambda t: np.where(  # noqa: E731
+        t < 3600 + 1200 + 3600, np.interp(t, [3600, 3600 + 1200], [4.2, 2.9]), 4.2
+    )
+    episodes = episodes_of(recording(3 * HOUR, blood_flow_lpm=flow))
+    medium = only(episodes, "flow_drop", "medium")
+    assert at(3600 + 12 * 60) < medium.start < at(3600 + 14 * 60)  # past -20 % at ~12.9 min
+    assert medium.end == at(3600 + 1200 + 3600 + 15)
+    assert [e.rule for e in episodes] == ["flow_drop"]
+
+
+def test_a_speed_change_during_a_flow_drop_ends_it_and_the_new_speed_sets_a_new_reference():
+    """Decided behaviour: flow_drop compares flow with its reference *at unchanged speed*.
+    When the team changes the pump speed beyond the tolerance (5 %) during a flow drop,
+    the held reference no longer applies: the alert clears after its off-delay (15 s), and
+    the rule judges again against the rolling medians once the speed median has settled
+    at the new speed. The absolute alerts (flow_low, pressures) are unaffected."""
+    speed = step(4200, 3200, 3600)  # +12.5 % ten minutes into a -31 % fall
+    flow = lambda t: np.select([t >= 4200, t >= 3600], [3.4, 2.9], 4.2)  # noqa: E731
+    episodes = episodes_of(recording(3 * HOUR, pump_speed_rpm=speed, blood_flow_lpm=flow))
+    medium = only(episodes, "flow_drop", "medium")
+    assert medium.start == at(3610)
+    assert medium.end == at(4215)
+    assert [e.rule for e in episodes] == ["flow_drop"]  # nothing new at 3600 rpm
+
+
+def test_a_speed_adjustment_within_the_tolerance_does_not_end_a_flow_drop():
+    speed = step(4200, 3200, 3300)  # +3 %
+    flow = lambda t: np.select([t >= 6600, t >= 3600], [4.3, 2.9], 4.2)  # noqa: E731
+    episodes = episodes_of(recording(3 * HOUR, pump_speed_rpm=speed, blood_flow_lpm=flow))
+    medium = only(episodes, "flow_drop", "medium")
+    assert (medium.start, medium.end) == (at(3610), at(6615))
+
+
+def test_a_pending_dip_that_never_alerts_releases_the_reference():
+    # a 5 s dip (pending, never active); later a deliberate speed-up to 4.8 L/min, and
+    # then a real fall to 3.8 L/min: -21 % against the rolling median of 4.8 L/min, which
+    # a reference left held since the dip (4.2 L/min) would have missed
+    flow = lambda t: np.select(  # noqa: E731
+        [t >= 8000, t >= 5000, (t >= 2000) & (t < 2005)], [3.8, 4.8, 3.0], 4.2
+    )
+    speed = step(5000, 3200, 3600)
+    data = recording(3 * HOUR, pump_speed_rpm=speed, blood_flow_lpm=flow)
+    episodes = episodes_of(data)
+    medium = only(episodes, "flow_drop", "medium")
+    assert medium.start == at(8010) and medium.end is None
+    assert "(4.80 L/min)" in medium.message
+    assert [e.rule for e in episodes] == ["flow_drop"]
 
 
 # -- delta P ------------------------------------------------------------------------------
@@ -270,7 +335,7 @@ def test_supporting_markers_and_a_doubling_plasma_free_hb_are_low():
     episodes = episodes_of(data)
     low = only(episodes, "hemolysis", "low")
     assert low.start == at(3600)  # LDH above 2.5 x the first result (300 U/L)
-    assert "above 2.5 x the first result 300 U/L" in low.message
+    assert "(limit 750 U/L, 2.5 x the first result of 300 U/L)" in low.message
     assert rules_of(episodes) == {("hemolysis", "low")}
 
 

@@ -110,7 +110,7 @@ def test_live_data_loss_is_a_technical_alarm_that_never_clears_a_clinical_one():
     assert engine.tick(at(103)) == []
     raised = engine.tick(at(104))
     assert states(raised) == [("active", "high", 104.0)]
-    assert raised[0].message == "no data from the device for 5 s"
+    assert raised[0].message == "no data from the device for 5 s (limit 5 s)"
     assert engine.tick(at(400)) == []
     shown = {a.rule: a for a in engine.alerts()}
     assert shown["data_stale"].priority == Priority.HIGH and shown["data_stale"].technical

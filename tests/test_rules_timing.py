@@ -8,8 +8,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.timing import LevelTimer, debounce, rule_clock
-from rules.windows import TimeWindowMedian, oldest_before, rolling_median_before
+from rules.timing import LevelTimer, debounce, engaged, rule_clock
+from rules.windows import (
+    TimeWindowMedian,
+    lagged_edges,
+    oldest_before,
+    rolling_median_before,
+)
 
 SECOND = 1_000_000
 
@@ -39,6 +44,33 @@ def test_level_timer_and_debounce_agree(case):
     assert debounce(clock, on, off, on_delay, off_delay, fraction).tolist() == one_by_one
     cached = debounce(clock, on, off, on_delay, off_delay, fraction, edges={})
     assert cached.tolist() == one_by_one
+
+
+@settings(max_examples=300, deadline=None)
+@given(samples())
+def test_engaged_is_the_level_timer_active_or_pending(case):
+    clock, on, off, on_delay, off_delay, fraction = case
+    timer = LevelTimer(on_delay, off_delay, fraction)
+    one_by_one = []
+    for c, a, b in zip(clock, on, off, strict=True):
+        timer.step(int(c), bool(a), bool(b))
+        one_by_one.append(timer.engaged)
+        assert timer.engaged == (timer.active or timer.pending)
+    assert engaged(clock, on, off, on_delay, off_delay, fraction).tolist() == one_by_one
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([0, 1, 1, 1, 1, 2, 7, 40]), min_size=1, max_size=600),
+    st.integers(0, 30),
+    st.integers(0, 599),
+)
+def test_lagged_edges_is_searchsorted(steps, lag, skip):
+    values = np.cumsum(np.array(steps, dtype=np.int64)) * SECOND
+    index = np.arange(values.size)
+    index = index[(index % (skip + 1) == 0) | (index > skip)]
+    expected = np.searchsorted(values, values[index] - lag * SECOND, side="left")
+    assert lagged_edges(values, index, lag * SECOND).tolist() == expected.tolist()
 
 
 def test_a_step_past_the_limit_activates_exactly_one_on_delay_later():
