@@ -135,7 +135,7 @@ class ReplaySource(Source):
         )
 
     def _run(self) -> None:
-        self._set_state(SourceState.RECEIVING)
+        self._set_state(SourceState.PAUSED if self._paused else SourceState.RECEIVING)
         count = len(self._seconds)
         while not self.stopping:
             with self._controls:

@@ -17,8 +17,9 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from adapters import LAB_COLUMNS
 
-from . import panels
+from . import panels, qa
 from .auth import AuthError, User, Users, require
+from .catalog import Catalog
 from .figures import TRACE_KEYS, LabLimit, trace_points, trend_figure
 from .session import EVENT_CHOICES, ActionError, Session, SessionRegistry
 
@@ -192,9 +193,10 @@ def create_app(
     users: Users | None = None,
     secret: bytes | None = None,
     dev: bool = False,
+    catalog: Catalog | None = None,
 ) -> Dash:
-    """The Dash application for the first session in ``registry``."""
-    app = Dash(__name__, title="ecmo-monitor", update_title=None)
+    """The Dash application: the bedside view of a bed, and the QA workspace."""
+    app = Dash(__name__, title="ecmo-monitor", update_title=None, suppress_callback_exceptions=True)
     app.enable_dev_tools(debug=dev, dev_tools_ui=dev, dev_tools_hot_reload=False)
     server = app.server
     server.secret_key = secret or __import__("secrets").token_bytes(32)
@@ -204,8 +206,8 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Strict",
     )
 
-    def session() -> Session:
-        return registry.first()
+    def session(bed: object = None) -> Session:
+        return registry.find(bed)
 
     def current_user() -> User | None:
         if not flask.has_request_context():
@@ -238,62 +240,78 @@ def create_app(
                     ],
                     className="top",
                 ),
-                html.Div(id="tiles", className="tiles"),
-                html.Div(
-                    [
-                        html.Div(
-                            [
-                                html.Div(
-                                    [
-                                        html.Button(
-                                            label,
-                                            id={"type": "window", "seconds": str(seconds)},
-                                            className="window-button"
-                                            + (" selected" if seconds == DEFAULT_WINDOW else ""),
-                                            **{"data-window": label},
-                                        )
-                                        for label, seconds in WINDOWS
-                                    ],
-                                    className="windows",
-                                ),
-                                dcc.Graph(
-                                    id="trends",
-                                    figure=_full_figure(s, DEFAULT_WINDOW),
-                                    config={"displaylogo": False, "scrollZoom": True},
-                                ),
-                            ],
-                            className="trend-column",
-                        ),
-                        html.Div(
-                            [
-                                html.H3("Alerts"),
-                                dcc.Input(
-                                    id="ack-note",
-                                    placeholder="acknowledgement note (optional)",
-                                    type="text",
-                                    maxLength=200,
-                                ),
-                                html.Div(id="ack-message", className="message"),
-                                html.Div(id="alerts", className="alerts"),
-                                html.H3("Alarm log"),
-                                html.Ul(id="alert-history", className="history"),
-                                _actions_panel(),
-                            ],
-                            className="side-column",
-                        ),
+                dcc.Tabs(
+                    id="tabs",
+                    value="bedside",
+                    children=[
+                        dcc.Tab(label="Bedside", value="bedside", children=_bedside(s)),
+                        dcc.Tab(label="QA workspace", value="qa", children=qa.layout()),
                     ],
-                    className="main",
                 ),
                 html.Div(
                     html.Div(id="sound-state", **{"data-priority": "none"}), id="sound-holder"
                 ),
-                dcc.Store(id="cursor", data={"seq": snap.last_seq, "t": None, "appended": 0}),
+                dcc.Store(
+                    id="cursor",
+                    data={"seq": snap.last_seq, "t": None, "appended": 0, "bed": s.bed_id},
+                ),
                 dcc.Store(id="window", data={"seconds": DEFAULT_WINDOW}),
                 dcc.Store(id="panel-signature", data=""),
+                dcc.Store(id="bed", data=s.bed_id),
                 dcc.Interval(id="refresh", interval=REFRESH_MS),
             ],
             className="page",
         )
+
+    def _bedside(s: Session) -> list:
+        return [
+            html.Div(id="tiles", className="tiles"),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Div(
+                                [
+                                    html.Button(
+                                        label,
+                                        id={"type": "window", "seconds": str(seconds)},
+                                        className="window-button"
+                                        + (" selected" if seconds == DEFAULT_WINDOW else ""),
+                                        **{"data-window": label},
+                                    )
+                                    for label, seconds in WINDOWS
+                                ],
+                                className="windows",
+                            ),
+                            dcc.Graph(
+                                id="trends",
+                                figure=_full_figure(s, DEFAULT_WINDOW),
+                                config={"displaylogo": False, "scrollZoom": True},
+                            ),
+                        ],
+                        className="trend-column",
+                    ),
+                    html.Div(
+                        [
+                            html.H3("Alerts"),
+                            dcc.Input(
+                                id="ack-note",
+                                placeholder="acknowledgement note (optional)",
+                                type="text",
+                                maxLength=200,
+                            ),
+                            html.Div(id="ack-message", className="message"),
+                            html.Div(id="alerts", className="alerts"),
+                            html.H3("Alarm log"),
+                            html.Ul(id="alert-history", className="history"),
+                            _actions_panel(),
+                        ],
+                        className="side-column",
+                    ),
+                ],
+                className="main",
+            ),
+        ]
 
     app.layout = layout
 
@@ -307,9 +325,10 @@ def create_app(
         Output("panel-signature", "data"),
         Input("refresh", "n_intervals"),
         State("panel-signature", "data"),
+        State("bed", "data"),
     )
-    def refresh_status(_n, signature):
-        s = session()
+    def refresh_status(_n, signature, bed):
+        s = session(bed)
         snap = s.snapshot()
         alerts = s.alerts()
         baseline = s.baseline()
@@ -321,6 +340,7 @@ def create_app(
         history = s.store.alarm_log(limit=30) if s.store is not None else []
         new_signature = repr(
             (
+                s.bed_id,
                 [
                     (a.rule, a.priority, a.state, a.message, int((now_session - a.since) // 60))
                     for a in alerts
@@ -347,24 +367,40 @@ def create_app(
         Input("refresh", "n_intervals"),
         Input("window", "data"),
         State("cursor", "data"),
+        State("bed", "data"),
     )
-    def refresh_trends(_n, window, cursor):
-        s = session()
+    def refresh_trends(_n, window, cursor, bed):
+        s = session(bed)
         seconds = (window or {}).get("seconds", DEFAULT_WINDOW)
         cursor = cursor or {}
+        if (
+            cursor.get("bed") not in (None, s.bed_id)
+            or int(cursor.get("seq", 0)) > s.buffer.last_seq
+        ):
+            cursor = {
+                "seq": 0,
+                "t": None,
+                "appended": 0,
+                "force": True,
+            }  # another bed, or a new replay
         seq = int(cursor.get("seq", 0))
         new = s.buffer.since(seq, limit=REDRAW_ABOVE + 1)
         in_window = s.buffer.count_window(seconds)
         appended = int(cursor.get("appended", 0)) + len(new)
         redraw = (
             ctx.triggered_id == "window"
+            or cursor.get("force")
             or len(new) > REDRAW_ABOVE
             or (len(new) and (new["event"] != "").any())
             or (in_window > RAW_LIMIT and appended > RAW_LIMIT // 4)
         )
         if redraw:
             figure = _full_figure(s, seconds)
-            return no_update, figure, {"seq": s.buffer.last_seq, "t": None, "appended": 0}
+            return (
+                no_update,
+                figure,
+                {"seq": s.buffer.last_seq, "t": None, "appended": 0, "bed": s.bed_id},
+            )
         if new.empty:
             return no_update, no_update, no_update
         points = trace_points(new, _resistance_at(s), downsample=False, previous_ms=cursor.get("t"))
@@ -378,7 +414,7 @@ def create_app(
         return (
             extend,
             no_update,
-            {"seq": int(new["seq"].iloc[-1]), "t": last_t, "appended": appended},
+            {"seq": int(new["seq"].iloc[-1]), "t": last_t, "appended": appended, "bed": s.bed_id},
         )
 
     @app.callback(
@@ -430,9 +466,10 @@ def create_app(
         Output("ack-message", "children"),
         Input({"type": "ack", "rule": ALL}, "n_clicks"),
         State("ack-note", "value"),
+        State("bed", "data"),
         prevent_initial_call=True,
     )
-    def acknowledge(clicks, note):
+    def acknowledge(clicks, note, bed):
         trigger = ctx.triggered_id
         if not trigger or not any(c for c in clicks if c):
             return no_update
@@ -441,7 +478,7 @@ def create_app(
         rule = str(trigger["rule"])
         try:
             user = require(current_user(), "acknowledge")
-            ack = session().acknowledge(rule, user.name, user.role, str(note or "")[:200])
+            ack = session(bed).acknowledge(rule, user.name, user.role, str(note or "")[:200])
         except (AuthError, ActionError) as exc:
             return html.Span(
                 str(exc), className="error", id="ack-result", **{"data-result": "refused"}
@@ -466,9 +503,10 @@ def create_app(
         State("lab-value", "value"),
         State("weight-value", "value"),
         State("flow-min-value", "value"),
+        State("bed", "data"),
         prevent_initial_call=True,
     )
-    def act(_e, _l, _b, _w, _f, kind, event_note, analyte, lab_value, weight, flow_min):
+    def act(_e, _l, _b, _w, _f, kind, event_note, analyte, lab_value, weight, flow_min, bed):
         action = ctx.triggered_id
         needed = {
             "event-submit": "record_event",
@@ -479,7 +517,7 @@ def create_app(
         }.get(action)
         if needed is None:
             return no_update
-        s = session()
+        s = session(bed)
         try:
             user = require(current_user(), needed)
             if action == "event-submit":
@@ -507,6 +545,9 @@ def create_app(
         except (AuthError, ActionError) as exc:
             return html.Span(str(exc), className="error", **{"data-result": "refused"})
         return html.Span(text, **{"data-result": "done"})
+
+    live = registry.first()
+    qa.register(app, registry, catalog or Catalog({}), current_user, live.store, live.engine.config)
 
     @server.route("/api/status")
     def status():  # read-only health check for scripts and tests

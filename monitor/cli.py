@@ -193,7 +193,12 @@ def _serve(session, args) -> int:
     registry = SessionRegistry()
     registry.add(session)
     users = Users(session.store) if session.store is not None else None
-    app = create_app(registry, users=users, secret=session_secret(args.data_dir), dev=args.dev)
+    from .catalog import Catalog
+
+    catalog = Catalog({"recordings": Path(args.data_dir) / "recordings", "samples": SAMPLES})
+    app = create_app(
+        registry, users=users, secret=session_secret(args.data_dir), dev=args.dev, catalog=catalog
+    )
     session.start()
     print(
         f"ecmo-monitor: {session.source.description}; page on http://{args.host}:{args.port}",

@@ -317,6 +317,14 @@ class SessionRegistry:
     def get(self, bed_id: str) -> Session:
         return self._sessions[bed_id]
 
+    def find(self, bed_id: object) -> Session:
+        """The session for ``bed_id``, or the first one for an unknown id."""
+        session = self._sessions.get(bed_id) if isinstance(bed_id, str) else None
+        return session or self.first()
+
+    def remove(self, bed_id: str) -> Session | None:
+        return self._sessions.pop(bed_id, None)
+
     def first(self) -> Session:
         return next(iter(self._sessions.values()))
 

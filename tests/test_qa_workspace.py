@@ -1,0 +1,187 @@
+"""The QA workspace: open, seek, replay and export in Chromium; paths from the page are
+never joined to the filesystem; replay at 600x gives the batch engine's episodes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from adapters.csv_reader import read_recording
+from adapters.replay import ReplaySource
+from monitor.auth import Users
+from monitor.catalog import Catalog, CatalogError
+from monitor.session import Session
+from monitor.store import AlarmStore
+from rules import IncrementalEngine, analyze
+from tests.browser import free_port, start_monitor, stop, wait_for_http
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_streams"
+
+
+def test_catalog_refuses_anything_but_its_own_keys(tmp_path):
+    (tmp_path / "recordings").mkdir()
+    (tmp_path / "recordings" / "20260101T080000Z_serial.csv").write_text("timestamp\n")
+    (tmp_path / "secret.csv").write_text("not yours")
+    catalog = Catalog({"recordings": tmp_path / "recordings", "samples": SAMPLES})
+    assert catalog.resolve("samples/stable.csv") == (SAMPLES / "stable.csv").resolve()
+    assert catalog.resolve("recordings/20260101T080000Z_serial.csv").name.endswith("_serial.csv")
+    for key in (
+        "../secret.csv",
+        "recordings/../secret.csv",
+        "recordings/..",
+        "/etc/passwd",
+        "samples//etc/passwd",
+        "samples/../../etc/passwd",
+        "elsewhere/stable.csv",
+        "samples/README.md",
+        "samples/stable.csv\x00.csv",
+        {"key": "samples/stable.csv"},
+        None,
+    ):
+        with pytest.raises(CatalogError):
+            catalog.resolve(key)
+
+
+def _post(client, outputs, inputs, state, changed):
+    single = len(outputs) == 1
+    body = {
+        "output": f"{outputs[0][0]}.{outputs[0][1]}"
+        if single
+        else ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": {"id": outputs[0][0], "property": outputs[0][1]}
+        if single
+        else [{"id": i, "property": p} for i, p in outputs],
+        "inputs": inputs,
+        "changedPropIds": changed,
+        "state": state,
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_path_traversal_through_the_open_callback_is_refused(tmp_path):
+    from monitor.app import create_app
+    from monitor.session import SessionRegistry
+    from tests.dash_requests import IdleSource
+
+    store = AlarmStore(tmp_path)
+    Users(store).add("quinn", "qa", "9999")
+    registry = SessionRegistry()
+    registry.add(Session(IdleSource("idle"), store=store))
+    catalog = Catalog({"recordings": tmp_path / "recordings", "samples": SAMPLES})
+    app = create_app(registry, users=Users(store), secret=b"k" * 32, catalog=catalog)
+    client = app.server.test_client()
+    signed = _post(
+        client,
+        [("user-area", "children")],
+        [{"id": "login-submit", "property": "n_clicks", "value": 1},
+         {"id": "logout", "property": "n_clicks", "value": None}],
+        [{"id": "login-user", "property": "value", "value": "quinn"},
+         {"id": "login-pin", "property": "value", "value": "9999"}],
+        ["login-submit.n_clicks"],
+    )  # fmt: skip
+    assert signed.status_code == 200 and "quinn (qa)" in signed.get_data(as_text=True)
+    key = next(k for k in app.callback_map if k.startswith("..qa-open.data..."))
+    outputs = [tuple(part.split(".", 1)) for part in key.strip(".").split("...")]
+    for key in ("../../../../etc/passwd", "samples/../../pyproject.toml", "/etc/passwd"):
+        ident = {"type": "open-recording", "key": key}
+        response = _post(
+            client,
+            outputs,
+            [[{"id": ident, "property": "n_clicks", "value": 1}]],
+            [],
+            [json.dumps(ident, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+        )
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200, text[:300]
+        assert "not in the list" in text and "refused" in text
+        assert "root:" not in text
+    assert [s.bed_id for s in registry] == ["bed-1"]  # nothing was opened
+
+
+def test_replay_at_600x_gives_the_batch_engine_episodes():
+    recording = read_recording(SAMPLES / "return_line_kink.csv")
+    data = recording.data.iloc[: 155 * 60]  # through the kink and its relief
+    from adapters.csv_reader import Recording
+
+    short = Recording(recording.path, data.reset_index(drop=True), recording.report)
+    engine = IncrementalEngine()
+    session = Session(ReplaySource(short, speed=600), engine=engine, bed_id="qa", live=False)
+    session.start()
+    session.source.join(60)
+    assert session.source.status().good_frames == len(data)
+    live = [(e.rule, str(e.priority), round(e.start, 3)) for e in engine.episodes()]
+    batch = [(e.rule, str(e.priority), round(e.start, 3)) for e in analyze(short.data).episodes]
+    assert sorted(live) == sorted(batch)
+    assert {"post_oxy_pressure_high", "flow_drop"} <= {rule for rule, _p, _t in live}
+
+
+@pytest.mark.browser
+def test_qa_user_opens_seeks_to_the_first_alert_replays_and_exports(tmp_path, page):
+    data_dir = tmp_path / "data"
+    subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "users", "add", "quinn", "--role", "qa", "--pin", "9999",
+         "--data-dir", str(data_dir)],
+        check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+    port = free_port()
+    process = start_monitor(
+        [
+            "run",
+            "--replay",
+            str(SAMPLES / "stable.csv"),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        tmp_path / "server.log",
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", process=process)
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#login-user")
+        page.fill("#login-user", "quinn")
+        page.fill("#login-pin", "9999")
+        page.click("#login-submit")
+        page.wait_for_function(
+            "document.querySelector('#user-name')?.innerText.startsWith('quinn')"
+        )
+        page.click("text=QA workspace")
+        page.wait_for_selector("#qa-recording-table")
+        page.click('[data-key="samples/acute_oxygenator_clot.csv"]')
+        page.wait_for_selector('#qa-open-result[data-result="opened"]', timeout=30_000)
+        assert page.locator("#qa-episodes tr[data-rule]").count() >= 2
+        first_alert = page.locator("#qa-episodes tr[data-rule]").first.get_attribute("data-rule")
+
+        # seek to the first alert (the jump list starts two minutes before it)
+        page.click("#replay-jump")
+        page.locator("[role=option]").first.click()
+        page.wait_for_function(
+            "document.querySelector('#replay-status span')?.dataset.position > 1767261000",
+            timeout=30_000,
+        )
+        position = float(page.get_attribute("#replay-status span", "data-position"))
+        page.click("#replay-speed")
+        page.locator("[role=option]", has_text="600x").click()
+        page.click("#replay-play")
+        page.click("text=Bedside")
+        page.wait_for_selector(f'.alert-row[data-rule="{first_alert}"]', timeout=30_000)
+        header = page.inner_text("#header")
+        assert "QA replay: acute_oxygenator_clot.csv" in header
+
+        page.click("text=QA workspace")
+        with page.expect_download(timeout=30_000) as download_info:
+            page.click("#export-html")
+        report = download_info.value.path().read_text()
+        assert "<html" in report.lower() and "delta_p_rise" in report
+        assert position > 1767254400 + 60 * 60  # the seek moved well past the start
+        time.sleep(0.5)
+    finally:
+        stop(process)
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
