@@ -79,7 +79,10 @@ def trend_refresh(client, cursor: dict, window_seconds: float | None):
             {"id": "refresh", "property": "n_intervals", "value": 5},
             {"id": "window", "property": "data", "value": {"seconds": window_seconds}},
         ],
-        [{"id": "cursor", "property": "data", "value": cursor}],
+        [
+            {"id": "cursor", "property": "data", "value": cursor},
+            {"id": "bed", "property": "data", "value": "bed-1"},
+        ],
         ["refresh.n_intervals"],
     )
     response = client.post("/_dash-update-component", json=body)
@@ -91,7 +94,10 @@ def status_refresh(client, signature: str = ""):
     body = _body(
         STATUS_OUTPUTS,
         [{"id": "refresh", "property": "n_intervals", "value": 5}],
-        [{"id": "panel-signature", "property": "data", "value": signature}],
+        [
+            {"id": "panel-signature", "property": "data", "value": signature},
+            {"id": "bed", "property": "data", "value": "bed-1"},
+        ],
         ["refresh.n_intervals"],
     )
     response = client.post("/_dash-update-component", json=body)
