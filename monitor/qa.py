@@ -284,6 +284,16 @@ def layout() -> html.Div:
             dcc.Upload(html.Button("Load a TOML file"), id="whatif-upload", max_size=64 * 1024),
             html.Button("Re-run with these settings", id="whatif-run"),
             dcc.Loading(html.Div(id="whatif-result")),
+            html.H3("Many sessions"),
+            html.Div(
+                [
+                    dcc.Dropdown([], None, id="batch-folder", placeholder="folder of recordings"),
+                    html.Button("Analyse every recording in it", id="batch-run"),
+                ],
+                className="replay-controls",
+            ),
+            html.Div(id="batch-progress"),
+            html.Div(id="batch-result"),
             html.H3("Export"),
             html.Button("HTML report", id="export-html"),
             html.Button("Episodes as CSV", id="export-csv"),
@@ -304,6 +314,16 @@ def register(
 ) -> None:
     analyses = _Analyses()
     base = base_config or default_config()
+
+    job: dict = {
+        "running": False,
+        "done": 0,
+        "total": 0,
+        "name": None,
+        "table": None,
+        "error": None,
+    }
+    job_lock = threading.Lock()
 
     def qa_user(action: str) -> User:
         return require(current_user(), action)
@@ -422,6 +442,103 @@ def register(
             ctx.triggered_id["key"], message, QA_BED, start, end, start, jumps,
             timeline_figure(result), trend_figure(data, None), episode_table(result, acks),
         )  # fmt: skip
+
+    @app.callback(Output("batch-folder", "options"), Input("tabs", "value"))
+    def batch_folders(tab):
+        if tab != "qa":
+            return no_update
+        return [{"label": label, "value": label} for label in catalog.folders]
+
+    @app.callback(
+        Output("batch-progress", "children", allow_duplicate=True),
+        Input("batch-run", "n_clicks"),
+        State("batch-folder", "value"),
+        prevent_initial_call=True,
+    )
+    def batch_start(_n, label):
+        from .batch_cli import analyze_folder
+
+        try:
+            qa_user("analyse")
+            folder = catalog.folders.get(label) if isinstance(label, str) else None
+            if folder is None:
+                raise CatalogError("Choose a folder from the list.")
+        except (AuthError, CatalogError) as exc:
+            return html.Span(str(exc), className="error", **{"data-result": "refused"})
+        with job_lock:
+            if job["running"]:
+                return html.Span(
+                    "An analysis is already running; wait for it to finish.", className="error"
+                )
+            job.update(running=True, done=0, total=0, name=None, table=None, error=None)
+
+        def progress(done, total, name):
+            with job_lock:
+                job.update(done=done, total=total, name=name)
+
+        def work():
+            try:
+                table = analyze_folder(folder, base, progress)
+                with job_lock:
+                    job.update(table=table)
+            except Exception as exc:  # shown on the page, never a silent stop
+                with job_lock:
+                    job.update(error=str(exc))
+            finally:
+                with job_lock:
+                    job.update(running=False)
+
+        threading.Thread(target=work, name="qa-batch", daemon=True).start()
+        return html.Span("Started.", **{"data-result": "started"})
+
+    @app.callback(
+        Output("batch-progress", "children"),
+        Output("batch-result", "children"),
+        Input("refresh", "n_intervals"),
+        State("tabs", "value"),
+        prevent_initial_call=True,
+    )
+    def batch_poll(_n, tab):
+        with job_lock:
+            state = dict(job)
+        if tab != "qa" or (
+            state["table"] is None and not state["running"] and state["error"] is None
+        ):
+            return no_update, no_update
+        total = max(state["total"], 1)
+        bar = html.Div(
+            [
+                html.Progress(value=str(state["done"]), max=str(total)),
+                html.Span(
+                    f" {state['done']} of {state['total']} recordings"
+                    + (f" (last: {state['name']})" if state["name"] else "")
+                ),
+            ],
+            **{
+                "data-done": str(state["done"]),
+                "data-total": str(state["total"]),
+                "data-running": str(state["running"]).lower(),
+            },
+        )
+        if state["error"]:
+            return bar, html.Span(state["error"], className="error")
+        if state["table"] is None:
+            return bar, no_update
+        table = state["table"]
+        columns = [
+            c
+            for c in table.columns
+            if c in ("file", "duration_h", "rows", "rejected_rows", "error")
+            or (
+                c.endswith(("_medium", "_high", "_low"))
+                and table[c].fillna(0).astype(int).sum() > 0
+            )
+        ]
+        rows = [
+            ["" if pd.isna(v) else (f"{v:.2f}" if isinstance(v, float) else str(v)) for v in record]
+            for record in table[columns].itertuples(index=False)
+        ]
+        return bar, _table(columns, rows, "batch-table")
 
     @app.callback(
         Output("bed", "data", allow_duplicate=True),

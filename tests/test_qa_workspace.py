@@ -185,3 +185,49 @@ def test_qa_user_opens_seeks_to_the_first_alert_replays_and_exports(tmp_path, pa
     finally:
         stop(process)
     assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+@pytest.mark.browser
+def test_qa_user_analyses_every_sample_with_progress_in_the_page(tmp_path, page):
+    data_dir = tmp_path / "data"
+    subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "users", "add", "quinn", "--role", "qa", "--pin", "9999",
+         "--data-dir", str(data_dir)],
+        check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+    port = free_port()
+    process = start_monitor(
+        [
+            "run",
+            "--replay",
+            str(SAMPLES / "stable.csv"),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        tmp_path / "server.log",
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", process=process)
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#login-user")
+        page.fill("#login-user", "quinn")
+        page.fill("#login-pin", "9999")
+        page.click("#login-submit")
+        page.wait_for_function(
+            "document.querySelector('#user-name')?.innerText.startsWith('quinn')"
+        )
+        page.click("text=QA workspace")
+        page.click("#batch-folder")
+        page.locator("[role=option]", has_text="samples").click()
+        page.click("#batch-run")
+        page.wait_for_selector("#batch-progress [data-total]", timeout=20_000)
+        page.wait_for_selector("#batch-table", timeout=60_000)
+        expected = len(list(SAMPLES.glob("*.csv")))
+        holder = page.locator("#batch-progress [data-total]")
+        assert holder.get_attribute("data-done") == str(expected)
+        assert page.locator("#batch-table tr").count() == expected + 1
+        assert "stable.csv" in page.inner_text("#batch-table")
+    finally:
+        stop(process)
