@@ -204,6 +204,7 @@ def create_app(
         SESSION_COOKIE_NAME="ecmo_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        MAX_CONTENT_LENGTH=1 << 20,  # no page request needs more than a megabyte
     )
 
     def session(bed: object = None) -> Session:
@@ -580,6 +581,8 @@ def create_app(
 
 
 def _number(value, what: str) -> float:
+    if isinstance(value, bool):
+        raise ActionError(f"Enter a number for the {what}.")
     try:
         number = float(value)
     except (TypeError, ValueError):

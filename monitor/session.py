@@ -121,11 +121,18 @@ class Session:
 
     def on_frame(self, frame: Frame) -> None:
         if self.live and frame.received_at is not None:
-            frame = dataclasses.replace(frame, timestamp=frame.received_at)
+            # recordings keep milliseconds, so live frames are stamped to the millisecond
+            frame = dataclasses.replace(frame, timestamp=round(frame.received_at, 3))
         with self._lock:
-            if self._newest_time is not None and frame.timestamp < self._newest_time:
-                # never reorder the record; the clock source above makes this rare
-                frame = dataclasses.replace(frame, timestamp=self._newest_time)
+            newest = self._newest_time
+            if (
+                newest is not None
+                and frame.timestamp <= newest
+                and (self.live or frame.timestamp < newest)
+            ):
+                # Frames read in one chunk arrive together, and a record must never run
+                # backwards: each live frame gets its own millisecond after the one before.
+                frame = dataclasses.replace(frame, timestamp=round(newest + 0.001, 3))
             seq = self.buffer.append(frame)
             if self.recorder is not None:
                 self.recorder.write(frame)
