@@ -17,7 +17,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from adapters import LAB_COLUMNS
 
-from . import panels, qa
+from . import panels, qa, qa_views
 from .auth import AuthError, User, Users, require
 from .catalog import Catalog
 from .figures import TRACE_KEYS, LabLimit, trace_points, trend_figure
@@ -246,7 +246,7 @@ def create_app(
                     value="bedside",
                     children=[
                         dcc.Tab(label="Bedside", value="bedside", children=_bedside(s)),
-                        dcc.Tab(label="QA workspace", value="qa", children=qa.layout()),
+                        dcc.Tab(label="QA workspace", value="qa", children=qa_views.layout()),
                     ],
                 ),
                 html.Div(

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 PBKDF2_ITERATIONS = 200_000
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 300.0
+_ROLE_WORDS = {"viewer": "a viewer", "specialist": "a specialist", "qa": "a QA user"}
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 _PIN = re.compile(r"^[0-9]{4,12}$")
 
@@ -149,7 +150,8 @@ def require(user: User | None, action: str) -> User:
     """The signed-in user when they may do ``action``; AuthError (and a log line) if not."""
     if user is None:
         log.warning("refused %s: nobody is signed in", action)
-        raise AuthError("Sign in as a specialist to do this.")
+        roles = [_ROLE_WORDS.get(r, r) for r, allowed in PERMISSIONS.items() if action in allowed]
+        raise AuthError(f"Sign in as {' or '.join(roles) or 'an authorised user'} to do this.")
     if not user.may(action):
         log.warning("refused %s for %s: role %s", action, user.name, user.role)
         raise AuthError(f"{user.name} ({user.role}) may not {action.replace('_', ' ')}.")

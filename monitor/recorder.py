@@ -4,11 +4,17 @@ The file replays as it is (it is the canonical format). A crash loses at most th
 being written. When the disk refuses a write the recorder says so once, stops writing,
 and reports the failure in its status so the session can raise an alarm; monitoring goes
 on in memory.
+
+A recording keeps milliseconds and a replay skips a row whose time repeats the one
+before, so a frame in the same millisecond as the previous row (several frames read in
+one chunk, an event entered just as a frame arrived) is written one millisecond later:
+every row written replays.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import threading
@@ -48,6 +54,7 @@ class Recorder:
         self._handle = None
         self._lock = threading.Lock()
         self._rows = 0
+        self._last_ms = -1  # the millisecond of the last row written
         self._error: str | None = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -61,7 +68,10 @@ class Recorder:
             self._handle.flush()
             self.path = path
         except OSError as exc:
-            self._fail(f"cannot create a recording in {self.folder}: {exc.strerror or exc}")
+            why = exc.strerror or str(exc)
+            if self.folder.exists() and not self.folder.is_dir():
+                why = "a file of that name is in the way; move it aside"
+            self._fail(f"cannot create a recording in {self.folder}: {why}")
 
     def _fail(self, message: str) -> None:
         self._error = f"Recording stopped: {message}; monitoring continues in memory only."
@@ -76,12 +86,17 @@ class Recorder:
         with self._lock:
             if self._handle is None:
                 return False
+            ms = round(frame.timestamp * 1e6) // 1000
+            if ms <= self._last_ms:
+                ms = self._last_ms + 1
+                frame = dataclasses.replace(frame, timestamp=(ms * 1000 + 500) / 1e6)
             try:
                 self._handle.write(format_frame_row(frame))
                 self._handle.flush()
             except OSError as exc:
                 self._fail(f"writing {self.path} failed: {exc.strerror or exc}")
                 return False
+            self._last_ms = ms
             self._rows += 1
             return True
 

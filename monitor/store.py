@@ -207,6 +207,13 @@ def _number(value: float | None) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already (it does on a full disk),
+    so the error that caused it is the one reported."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
 class AlarmStore:
     """The monitor's SQLite database (see module doc)."""
 
@@ -266,7 +273,7 @@ class AlarmStore:
                 db.execute(f"PRAGMA user_version = {int(version)}")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
 
     @property
@@ -288,7 +295,7 @@ class AlarmStore:
                 db.executemany(sql, rows)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
 
     def _transition_row(self, t: Transition) -> tuple:
@@ -330,7 +337,7 @@ class AlarmStore:
                 db.execute(self._LOG_SQL, self._transition_row(ack.transition()))
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
 
     def append_event(self, kind: str, time: float, user: str | None = None, note: str = "") -> None:
