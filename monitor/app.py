@@ -12,180 +12,25 @@ import logging
 import time
 
 import flask
-import numpy as np
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
-from adapters import LAB_COLUMNS
-
-from . import panels, qa, qa_views
+from . import panels, qa
 from .auth import AuthError, User, Users, require
 from .catalog import Catalog
-from .figures import TRACE_KEYS, LabLimit, trace_points, trend_figure
-from .session import EVENT_CHOICES, ActionError, Session, SessionRegistry
+from .figures import TRACE_KEYS, trace_points
+from .layout import (
+    DEFAULT_WINDOW,
+    RAW_LIMIT,
+    REDRAW_ABOVE,
+    WINDOWS,
+    full_figure,
+    login_area,
+    page_layout,
+    resistance_at,
+)
+from .session import ActionError, Session, SessionRegistry
 
 log = logging.getLogger("ecmo_monitor.app")
-REFRESH_MS = 1000
-WINDOWS: tuple[tuple[str, float | None], ...] = (
-    ("15 min", 900.0),
-    ("1 h", 3600.0),
-    ("6 h", 21600.0),
-    ("24 h", 86400.0),
-    ("all", None),
-)
-DEFAULT_WINDOW = 3600.0
-#: Raw points a window may hold before it is drawn downsampled and redrawn periodically.
-RAW_LIMIT = 4000
-#: New frames in one refresh beyond which the figure is redrawn instead of extended.
-REDRAW_ABOVE = 2000
-
-
-def _resistance_at(session: Session):
-    """Baseline resistance (mmHg per L/min) in force at given times, NaN where none."""
-    bases = [b for b in session.baselines() if b.resistance is not None and b.established]
-    current = session.baseline()
-    spans = []
-    for i, base in enumerate(bases):
-        nxt = bases[i + 1].reason_time if i + 1 < len(bases) else None
-        if nxt is None and current.resistance is None and current.reason_time is not None:
-            nxt = current.reason_time if current.reason_time > base.established else None
-        spans.append((base.established, nxt if nxt is not None else np.inf, base.resistance))
-
-    def at(seconds: np.ndarray) -> np.ndarray:
-        out = np.full(len(seconds), np.nan)
-        for start, end, resistance in spans:
-            out[(seconds >= start) & (seconds < end)] = resistance
-        return out
-
-    return at
-
-
-def _lab_limits(session: Session) -> tuple[LabLimit, ...]:
-    cfg = session.engine.config.hemolysis
-    return (
-        LabLimit(
-            "plasma_free_hb_mg_dl", cfg.pfhb_medium_mg_dl, f"PfHb {cfg.pfhb_medium_mg_dl:g} mg/dL"
-        ),
-        LabLimit(
-            "plasma_free_hb_mg_dl", cfg.pfhb_high_mg_dl, f"PfHb {cfg.pfhb_high_mg_dl:g} mg/dL"
-        ),
-        LabLimit("ldh_u_l", cfg.ldh_limit_u_l, f"LDH {cfg.ldh_limit_u_l:g} U/L"),
-        LabLimit(
-            "haptoglobin_mg_dl",
-            cfg.haptoglobin_low_mg_dl,
-            f"haptoglobin {cfg.haptoglobin_low_mg_dl:g} mg/dL",
-        ),
-        LabLimit(
-            "bilirubin_mg_dl",
-            cfg.bilirubin_high_mg_dl,
-            f"bilirubin {cfg.bilirubin_high_mg_dl:g} mg/dL",
-        ),
-    )
-
-
-def _window_range(session: Session, seconds: float | None) -> tuple[float, float] | None:
-    newest = session.buffer.latest()
-    if newest is None or seconds is None:
-        return None
-    return ((newest["time"] - seconds) * 1000.0, newest["time"] * 1000.0)
-
-
-def _full_figure(session: Session, seconds: float | None) -> dict:
-    data = session.buffer.window(seconds)
-    return trend_figure(
-        data,
-        _resistance_at(session),
-        _lab_limits(session),
-        window_ms=None,
-        revision=f"trends-{seconds}",
-    )
-
-
-def _login_area(user: User | None) -> list:
-    signed_in = user is not None
-    return [
-        html.Div(
-            [
-                dcc.Input(
-                    id="login-user", placeholder="name", type="text", autoComplete="username"
-                ),
-                dcc.Input(
-                    id="login-pin",
-                    placeholder="PIN",
-                    type="password",
-                    autoComplete="current-password",
-                ),
-                html.Button("Sign in", id="login-submit"),
-            ],
-            id="login-form",
-            style={"display": "none" if signed_in else "flex"},
-        ),
-        html.Div(
-            [
-                html.Span(f"{user.name} ({user.role})" if user else "view only", id="user-name"),
-                html.Button(
-                    "Sign out", id="logout", style={"display": "inline" if signed_in else "none"}
-                ),
-            ],
-            id="user-info",
-        ),
-        html.Span(id="login-message", className="message"),
-    ]
-
-
-def _actions_panel() -> html.Div:
-    return html.Div(
-        [
-            html.H3("Actions (specialist)"),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        [{"label": k.replace("_", " "), "value": k} for k in EVENT_CHOICES],
-                        "oxygenator_change",
-                        id="event-kind",
-                        clearable=False,
-                    ),
-                    dcc.Input(
-                        id="event-note", placeholder="note (optional)", type="text", maxLength=200
-                    ),
-                    html.Button("Record event", id="event-submit"),
-                ],
-                className="action-row",
-            ),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        [{"label": c.replace("_", " "), "value": c} for c in LAB_COLUMNS],
-                        "plasma_free_hb_mg_dl",
-                        id="lab-analyte",
-                        clearable=False,
-                    ),
-                    dcc.Input(id="lab-value", type="number", placeholder="value"),
-                    html.Button("Enter lab result", id="lab-submit"),
-                ],
-                className="action-row",
-            ),
-            html.Div(
-                [
-                    html.Button("Reset delta P baseline", id="baseline-reset"),
-                    dcc.Input(
-                        id="weight-value", type="number", placeholder="weight kg", min=1, max=300
-                    ),
-                    html.Button("Set weight", id="weight-submit"),
-                    dcc.Input(
-                        id="flow-min-value",
-                        type="number",
-                        placeholder="min mL/kg/min",
-                        min=10,
-                        max=150,
-                    ),
-                    html.Button("Set flow minimum", id="flow-min-submit"),
-                ],
-                className="action-row",
-            ),
-            html.Div(id="action-message", className="message"),
-        ],
-        className="actions",
-    )
 
 
 def create_app(
@@ -219,102 +64,7 @@ def create_app(
         role = users.role_of(name)  # read on every request: a removed user loses access
         return User(name, role) if role else None
 
-    def layout():
-        s = session()
-        snap = s.snapshot()
-        return html.Div(
-            [
-                html.Div(
-                    [
-                        html.Div(panels.header(snap), id="header", className="header"),
-                        html.Div(
-                            _login_area(current_user()), id="user-area", className="user-area"
-                        ),
-                        html.Div(
-                            [
-                                html.Button("Sound on", id="sound-toggle"),
-                                html.Button("Pause audio 2 min", id="audio-pause"),
-                                html.Span("sound off", id="audio-status", **{"data-audio": "off"}),
-                            ],
-                            className="sound",
-                        ),
-                    ],
-                    className="top",
-                ),
-                dcc.Tabs(
-                    id="tabs",
-                    value="bedside",
-                    children=[
-                        dcc.Tab(label="Bedside", value="bedside", children=_bedside(s)),
-                        dcc.Tab(label="QA workspace", value="qa", children=qa_views.layout()),
-                    ],
-                ),
-                html.Div(
-                    html.Div(id="sound-state", **{"data-priority": "none"}), id="sound-holder"
-                ),
-                dcc.Store(
-                    id="cursor",
-                    data={"seq": snap.last_seq, "t": None, "appended": 0, "bed": s.bed_id},
-                ),
-                dcc.Store(id="window", data={"seconds": DEFAULT_WINDOW}),
-                dcc.Store(id="panel-signature", data=""),
-                dcc.Store(id="bed", data=s.bed_id),
-                dcc.Interval(id="refresh", interval=REFRESH_MS),
-            ],
-            className="page",
-        )
-
-    def _bedside(s: Session) -> list:
-        return [
-            html.Div(id="tiles", className="tiles"),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Div(
-                                [
-                                    html.Button(
-                                        label,
-                                        id={"type": "window", "seconds": str(seconds)},
-                                        className="window-button"
-                                        + (" selected" if seconds == DEFAULT_WINDOW else ""),
-                                        **{"data-window": label},
-                                    )
-                                    for label, seconds in WINDOWS
-                                ],
-                                className="windows",
-                            ),
-                            dcc.Graph(
-                                id="trends",
-                                figure=_full_figure(s, DEFAULT_WINDOW),
-                                config={"displaylogo": False, "scrollZoom": True},
-                            ),
-                        ],
-                        className="trend-column",
-                    ),
-                    html.Div(
-                        [
-                            html.H3("Alerts"),
-                            dcc.Input(
-                                id="ack-note",
-                                placeholder="acknowledgement note (optional)",
-                                type="text",
-                                maxLength=200,
-                            ),
-                            html.Div(id="ack-message", className="message"),
-                            html.Div(id="alerts", className="alerts"),
-                            html.H3("Alarm log"),
-                            html.Ul(id="alert-history", className="history"),
-                            _actions_panel(),
-                        ],
-                        className="side-column",
-                    ),
-                ],
-                className="main",
-            ),
-        ]
-
-    app.layout = layout
+    app.layout = lambda: page_layout(session(), current_user())
 
     # -- status: header, tiles, alerts, sound -------------------------------------------
     @app.callback(
@@ -396,7 +146,7 @@ def create_app(
             or (in_window > RAW_LIMIT and appended > RAW_LIMIT // 4)
         )
         if redraw:
-            figure = _full_figure(s, seconds)
+            figure = full_figure(s, seconds)
             return (
                 no_update,
                 figure,
@@ -404,7 +154,7 @@ def create_app(
             )
         if new.empty:
             return no_update, no_update, no_update
-        points = trace_points(new, _resistance_at(s), downsample=False, previous_ms=cursor.get("t"))
+        points = trace_points(new, resistance_at(s), downsample=False, previous_ms=cursor.get("t"))
         xs = [points[key][0] for key in TRACE_KEYS]
         ys = [points[key][1] for key in TRACE_KEYS]
         keep = max(in_window + in_window // 10 + 10, 10) if in_window <= RAW_LIMIT else None
@@ -445,9 +195,9 @@ def create_app(
     def sign_in(_login, _logout, name, pin):
         if ctx.triggered_id == "logout":
             flask.session.clear()
-            return _login_area(None)
+            return login_area(None)
         if users is None:
-            area = _login_area(None)
+            area = login_area(None)
             area[-1] = html.Span(
                 "Sign-in is not available.", id="login-message", className="message"
             )
@@ -455,12 +205,12 @@ def create_app(
         try:
             user = users.authenticate(str(name or "")[:40], str(pin or "")[:12])
         except AuthError as exc:
-            area = _login_area(None)
+            area = login_area(None)
             area[-1] = html.Span(str(exc), id="login-message", className="message error")
             return area
         flask.session.clear()
         flask.session["user"] = user.name
-        return _login_area(user)
+        return login_area(user)
 
     # -- acknowledgement ---------------------------------------------------------------------
     @app.callback(
