@@ -12,10 +12,17 @@ Rules (stable ids) and the value each judges:
 - ``delta_p_rise``: rise = delta P - baseline resistance x flow (mmHg), so a higher flow
   on a healthy oxygenator is no rise. Judged only once the baseline exists and while
   flow is above ``min_flow_lpm``.
-- ``flow_drop``: drop = (1 - flow / median flow of the previous 30 min) x 100 (%), only
-  while pump speed is within the tolerance of its own median over the same window: a
-  deliberate speed change moves both medians together and is not a drop. A speed away
-  from its median is a clear condition, so the alert does not outlive a speed change.
+- ``flow_drop``: drop = (1 - flow / reference flow) x 100 (%), only while pump speed is
+  within the tolerance of its reference speed: a deliberate speed change moves flow and
+  speed together and is not a drop. The references are the medians of flow and speed
+  over the previous 30 min, rolling while the rule is quiet and *held* (frozen at their
+  values at the first sample that met an alert condition) while the rule is pending or
+  active, so a fall that persists stays alerted until flow recovers instead of being
+  absorbed into its own reference. They roll again from the sample after the rule is
+  neither active nor pending. A speed away from its reference is a clear condition:
+  a speed change during a flow drop clears the alert after the off-delay (the flow is
+  no longer comparable with the reference), and the rule is judged again against the
+  rolling medians once the speed median has settled at the new speed.
 - ``flow_low``: flow (L/min) below 1.0 (high) or, with a weight set, below the
   prescribed minimum in mL/kg/min (medium).
 - ``drainage_pressure_low``: drainage pressure (mmHg) at or below -80 / -100.
@@ -110,15 +117,18 @@ def describe_delta_p(threshold: float, delta_p: float, flow: float, resistance: 
     )
 
 
-def describe_flow_drop(
-    threshold: float, flow: float, flow_ref: float, speed: float, speed_ref: float
-) -> str:
-    drop = (1.0 - flow / flow_ref) * 100.0
-    return (
-        f"blood flow {flow:.2f} L/min is {fmt(drop)} % below the median of the previous "
-        f"30 minutes ({flow_ref:.2f} L/min) at unchanged pump speed {fmt(speed)} rpm "
-        f"(limit -{fmt(threshold)} %)"
-    )
+def _describe_flow_drop(window_min: float):
+    def describe(
+        threshold: float, flow: float, flow_ref: float, speed: float, speed_ref: float
+    ) -> str:
+        drop = (1.0 - flow / flow_ref) * 100.0
+        return (
+            f"blood flow {flow:.2f} L/min is {fmt(drop)} % below the median of the "
+            f"{window_min:g} minutes before the drop began ({flow_ref:.2f} L/min) at "
+            f"unchanged pump speed {fmt(speed)} rpm (limit -{fmt(threshold)} %)"
+        )
+
+    return describe
 
 
 def _describe_flow_low(weight_kg: float | None, minimum: float, high_lpm: float):
@@ -126,10 +136,10 @@ def _describe_flow_low(weight_kg: float | None, minimum: float, high_lpm: float)
         if weight_kg is not None and threshold != high_lpm:
             per_kg = flow * 1000.0 / weight_kg
             return (
-                f"blood flow {flow:.2f} L/min is {fmt(per_kg)} mL/kg/min, below the prescribed "
-                f"minimum of {fmt(minimum)} mL/kg/min ({fmt(weight_kg, 1)} kg)"
+                f"blood flow {flow:.2f} L/min is {fmt(per_kg)} mL/kg/min, below the limit of "
+                f"{fmt(minimum)} mL/kg/min, the prescribed minimum ({fmt(weight_kg, 1)} kg)"
             )
-        return f"blood flow {flow:.2f} L/min is below {threshold:.1f} L/min"
+        return f"blood flow {flow:.2f} L/min is below the limit of {threshold:.1f} L/min"
 
     return describe
 
@@ -184,7 +194,7 @@ def build_specs(
         RuleSpec(
             "flow_drop", "flow drop", "%", 0, (MEDIUM, HIGH), thresholds_drop,
             tuple(t - drop.hysteresis_pct for t in thresholds_drop), True, False,
-            micros(drop.on_delay_s), micros(drop.off_delay_s), describe_flow_drop,
+            micros(drop.on_delay_s), micros(drop.off_delay_s), _describe_flow_drop(drop.window_min),
         ),
         RuleSpec(
             "flow_low", "blood flow", "L/min", 2, flow_levels, flow_thresholds, flow_clear, False, True,
@@ -219,13 +229,13 @@ def flow_drop_conditions(spec: RuleSpec, tolerance: float, flow, flow_ref, speed
     return drop, [on & steady for on in ons], [off | moved for off in offs]
 
 
-def gap_message(last: float, now: float) -> str:
+def gap_message(last: float, now: float, limit: float) -> str:
     """Message of a stretch without valid data, from the last valid sample to ``now``."""
     return (
-        f"no valid data from the device for {now - last:.0f} s "
-        f"(from {format_timestamp(last)} to {format_timestamp(now)})"
+        f"no valid data from the device for {now - last:.0f} s (limit {limit:g} s), "
+        f"from {format_timestamp(last)} to {format_timestamp(now)}"
     )
 
 
-def stale_message(seconds: float) -> str:
-    return f"no data from the device for {seconds:.0f} s"
+def stale_message(seconds: float, limit: float) -> str:
+    return f"no data from the device for {seconds:.0f} s (limit {limit:g} s)"

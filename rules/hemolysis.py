@@ -96,11 +96,16 @@ class HemolysisMarkers:
                 or (previous is not None and value >= c.pfhb_trend_factor * previous)
             ):
                 level = LOW
-                limit = (
-                    f"rising: at least {c.pfhb_trend_factor:g} x the previous result"
-                    + (f" ({previous:g})" if previous is not None else "")
-                    + f" and above {fmt(c.pfhb_trend_floor_mg_dl)} mg/dL"
-                )
+                floor = f"limit {fmt(c.pfhb_trend_floor_mg_dl)} mg/dL"
+                if previous is not None and value >= c.pfhb_trend_factor * previous:
+                    limit = (
+                        f"{floor} while rising: at least {c.pfhb_trend_factor:g} x the "
+                        f"previous result of {previous:g} mg/dL"
+                    )
+                else:  # still above the floor after an alerting result: not "rising"
+                    limit = f"{floor}, still above it after an alerting result"
+                    if previous is not None:
+                        limit += f" of {previous:g} mg/dL"
         elif analyte == "ldh_u_l":
             if self.first_ldh is None:
                 self.first_ldh = value
@@ -110,7 +115,8 @@ class HemolysisMarkers:
             elif value > relative:
                 level, limit = (
                     LOW,
-                    f"above {c.ldh_factor:g} x the first result {fmt(self.first_ldh)} U/L",
+                    f"limit {fmt(relative)} U/L, {c.ldh_factor:g} x the first result of "
+                    f"{fmt(self.first_ldh)} U/L",
                 )
         elif analyte == "haptoglobin_mg_dl":
             if value < c.haptoglobin_low_mg_dl:

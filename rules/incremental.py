@@ -100,6 +100,8 @@ class IncrementalEngine:
         self._speed_window = TimeWindowMedian(micros(drop.window_min * 60.0))
         self._min_reference_us = micros(drop.min_reference_min * 60.0)
         self._speed_tolerance = drop.speed_tolerance_pct / 100.0
+        # (flow, speed) medians held while flow_drop is pending or active, else None
+        self._held_reference: tuple[float, float] | None = None
         self._gap_us = micros(cfg.data_stale.recording_gap_s)
         self._readers = {name: _reader(name) for name in CHANNEL_BY_NAME}
         self._last_t: float | None = None
@@ -199,11 +201,22 @@ class IncrementalEngine:
                 and t_us - oldest >= self._min_reference_us
             ):
                 rule = self._rules["flow_drop"]
+                held = self._held_reference
+                if held is not None:
+                    flow_ref, speed_ref = held
                 drop, ons, offs = flow_drop_conditions(
                     rule.spec, self._speed_tolerance, flow, flow_ref, speed, speed_ref
                 )
                 inputs = (flow, flow_ref, speed, speed_ref)
                 self._judge(rule, t, t_us, drop, ons, offs, inputs, flow_ref, out)
+                # hold the reference from the first alert condition while the rule is
+                # pending or active; roll again from the next sample once it is neither
+                if held is None and any(ons):
+                    self._held_reference = (flow_ref, speed_ref)
+                if self._held_reference is not None and not any(
+                    timer.engaged for timer in rule.timers
+                ):
+                    self._held_reference = None
         if flow is not None:
             flow_window.add(t_us, flow + 0.0)  # + 0.0: no negative zero in the window
         if speed is not None:
@@ -259,7 +272,7 @@ class IncrementalEngine:
             self.gaps.append(Gap(last, t, t - last))
         if not stale.level and not long_gap:
             return
-        message = gap_message(last, t)
+        message = gap_message(last, t, gap)
         if not stale.level:  # a recording's gap: the alarm would have been raised then
             start = last + gap
             out += stale.set_level(start, HIGH, t - last, gap, None, message)
@@ -278,7 +291,7 @@ class IncrementalEngine:
         quiet = self.config.data_stale.live_quiet_s
         if self._stale.level or now - reference < quiet:
             return []
-        message = stale_message(now - reference)
+        message = stale_message(now - reference, quiet)
         self._stale_track.change(now, 0, HIGH, lambda lv: message, lambda lv: quiet)
         return self._stale.set_level(now, HIGH, now - reference, quiet, None, message)
 

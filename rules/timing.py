@@ -36,6 +36,8 @@ from collections import deque
 
 import numpy as np
 
+from .windows import lagged_edges
+
 
 class _Window:
     """The samples of the current run that fall in the last ``delay`` µs, and their hits."""
@@ -105,10 +107,43 @@ class LevelTimer:
         """Not active, but the alert condition was met within the current on-delay window."""
         return not self.active and self.rising.votes > 0
 
+    @property
+    def engaged(self) -> bool:
+        """Active or pending: what :func:`engaged` gives for the whole array."""
+        return self.active or self.rising.votes > 0
+
     def reset(self) -> None:
         self.rising.interrupt()
         self.falling.interrupt()
         self.active = False
+
+
+def _window_votes(
+    clock: np.ndarray,
+    member: np.ndarray,
+    hit: np.ndarray,
+    delay: int,
+    edges: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The window of each member sample: the members of its run of ``member`` samples that
+    fall in the last ``delay`` µs, as :class:`_Window` keeps them.
+
+    Returns the members' indices, where their runs start, where their windows start, and
+    how many ``hit`` samples their windows hold. ``edges``, if given, is
+    ``searchsorted(clock, clock - delay)`` for every sample, computed once.
+    """
+    index = np.flatnonzero(member)
+    if index.size == 0:
+        return index, index, index, index
+    first = np.empty(index.size, dtype=bool)
+    first[0] = True
+    np.not_equal(index[1:], index[:-1] + 1, out=first[1:])
+    run_start = index[np.maximum.accumulate(np.where(first, np.arange(index.size), 0))]
+    first_in_window = edges[index] if edges is not None else lagged_edges(clock, index, delay)
+    window_start = np.maximum(run_start, first_in_window)
+    hits = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
+    votes = hits[index + 1] - hits[window_start]
+    return index, run_start, window_start, votes
 
 
 def _ready(
@@ -122,25 +157,13 @@ def _ready(
     """Indices where a run of ``member`` covers the last ``delay`` µs with enough ``hit``.
 
     Only the members are looked at (a healthy signal has few samples that are not
-    clear), which keeps a week of data to a few milliseconds per level. ``edges``, if
-    given, is ``searchsorted(clock, clock - delay)`` for every sample, computed once.
+    clear), which keeps a week of data to a few milliseconds per level.
     """
-    index = np.flatnonzero(member)
+    index, run_start, window_start, votes = _window_votes(clock, member, hit, delay, edges)
     if index.size == 0:
         return index
-    first = np.empty(index.size, dtype=bool)
-    first[0] = True
-    np.not_equal(index[1:], index[:-1] + 1, out=first[1:])
-    run_start = index[np.maximum.accumulate(np.where(first, np.arange(index.size), 0))]
-    edge = clock[index] - delay
-    first_in_window = (
-        edges[index] if edges is not None else np.searchsorted(clock, edge, side="left")
-    )
-    window_start = np.maximum(run_start, first_in_window)
-    hits = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
-    votes = hits[index + 1] - hits[window_start]
     enough = votes >= fraction * (index + 1 - window_start)
-    return index[(clock[run_start] <= edge) & enough]
+    return index[(clock[run_start] <= clock[index] - delay) & enough]
 
 
 def debounce(
@@ -172,7 +195,7 @@ def debounce(
     cached = None
     if edges is not None:
         if off_delay_us not in edges:
-            edges[off_delay_us] = np.searchsorted(clock, clock - off_delay_us, side="left")
+            edges[off_delay_us] = lagged_edges(clock, np.arange(n), off_delay_us)
         cached = np.maximum(edges[off_delay_us][begin:] - begin, 0)
     falls = begin + _ready(clock[begin:], ~on[begin:], off[begin:], off_delay_us, fraction, cached)
     switch = np.full(n, -1, dtype=np.int8)
@@ -181,6 +204,22 @@ def debounce(
     last = np.where(switch >= 0, np.arange(n), -1)
     np.maximum.accumulate(last, out=last)
     return (last >= 0) & (switch[np.maximum(last, 0)] == 1)
+
+
+def engaged(
+    clock: np.ndarray,
+    on: np.ndarray,
+    off: np.ndarray,
+    on_delay_us: int,
+    off_delay_us: int,
+    fraction: float = 0.75,
+) -> np.ndarray:
+    """Whether one level is active or pending at each sample (:attr:`LevelTimer.engaged`):
+    active, or the alert condition met within the current on-delay window."""
+    out = debounce(clock, on, off, on_delay_us, off_delay_us, fraction)
+    index, _, _, votes = _window_votes(clock, ~off, on, on_delay_us)
+    out[index[votes > 0]] = True
+    return out
 
 
 def rule_clock(times_us: np.ndarray, freeze_after_us: int) -> np.ndarray:

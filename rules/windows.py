@@ -77,6 +77,45 @@ class TimeWindowMedian:
         return len(self._sorted)
 
 
+def lagged_edges(values: np.ndarray, index: np.ndarray, lag: int) -> np.ndarray:
+    """``searchsorted(values, values[index] - lag, side="left")`` for non-decreasing
+    int64 ``values`` and ascending ``index``: where the window of each sample starts.
+
+    Regularly sampled data (the usual case) is answered by stepping back a whole number
+    of typical steps and checking; only the samples where that guess is wrong (gaps,
+    jitter, repeated times) are searched.
+    """
+    n = values.size
+    if index.size < 256 or n < 2:
+        return np.searchsorted(values, values[index] - lag, side="left")
+    head = np.diff(values[: min(n, 1025)])
+    step = int(np.median(head)) if head.size else 0
+    if step <= 0:
+        return np.searchsorted(values, values[index] - lag, side="left")
+    back = lag // step
+    if index.size == n and back < n:  # every sample (index is 0..n-1): no gathers
+        guess = np.arange(-back, n - back)
+        np.maximum(guess, 0, out=guess)
+        # guess i - back (or 0) is right when values[guess] >= values[i] - lag and the
+        # sample before the guess (if any) is < values[i] - lag
+        wrong = np.empty(n, dtype=bool)
+        np.greater(values[:back] - values[0], lag, out=wrong[:back])
+        np.greater(values[back:] - values[: n - back], lag, out=wrong[back:])
+        if back + 1 < n:
+            wrong[back + 1 :] |= values[back + 1 :] - values[: n - back - 1] <= lag
+        if wrong.any():
+            where = np.flatnonzero(wrong)
+            guess[where] = np.searchsorted(values, values[where] - lag, side="left")
+        return guess
+    edge = values[index] - lag
+    guess = np.maximum(index - back, 0)
+    before = np.maximum(guess - 1, 0)
+    wrong = (values[guess] < edge) | ((guess > 0) & (values[before] >= edge))
+    if wrong.any():
+        guess[wrong] = np.searchsorted(values, edge[wrong], side="left")
+    return guess
+
+
 def rolling_max_before(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
     """Maximum of ``values`` over [t - window, t) at each sample (NaN-skipping)."""
     index = pd.DatetimeIndex(np.asarray(times_us, dtype="int64").astype("datetime64[us]"))
@@ -95,10 +134,8 @@ def rolling_median_before(times_us: np.ndarray, values: np.ndarray, window_us: i
 
 def window_bounds(times_us: np.ndarray, window_us: int) -> tuple[np.ndarray, np.ndarray]:
     """Row range [start, end) of each sample's window [t - window, t)."""
-    return (
-        np.searchsorted(times_us, times_us - window_us, side="left"),
-        np.searchsorted(times_us, times_us, side="left"),
-    )
+    every = np.arange(times_us.size)
+    return lagged_edges(times_us, every, window_us), lagged_edges(times_us, every, 0)
 
 
 def medians_at(
@@ -135,7 +172,7 @@ def medians_at(
 def oldest_before(times_us: np.ndarray, valid: np.ndarray, window_us: int) -> np.ndarray:
     """Time of the oldest valid sample in [t - window, t) at each sample, or -1 if none."""
     n = times_us.size
-    first = np.searchsorted(times_us, times_us - window_us, side="left")
+    first = lagged_edges(times_us, np.arange(n), window_us)
     positions = np.where(valid, np.arange(n), n)
     next_valid = np.minimum.accumulate(positions[::-1])[::-1]
     candidate = np.append(next_valid, n)[first]

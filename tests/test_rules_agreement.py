@@ -122,3 +122,30 @@ def test_engines_agree_while_flow_keeps_falling_and_recovering(seed):
     batch = analyze(data, config)
     assert analyze_incremental(data, config) == batch
     assert any(e.rule == "flow_drop" for e in batch.episodes)
+
+
+def test_engines_agree_on_thousands_of_brief_dips(monkeypatch):
+    """A 3 s dip every minute for 6 hours: hundreds of pending stretches that never alert,
+    and enough of them that the batch engine takes its medians from pandas."""
+    import rules.batch
+
+    chosen = []
+    loop_beats_pandas = rules.batch._loop_beats_pandas
+    monkeypatch.setattr(
+        rules.batch,
+        "_loop_beats_pandas",
+        lambda *args: chosen.append(loop_beats_pandas(*args)) or chosen[-1],
+    )
+    rng = np.random.default_rng(3)
+    t = np.arange(6 * 3600.0)
+    flow = np.where(t % 60 < 3, 3.1, 4.2 + rng.normal(0, 0.03, t.size)).round(2)
+    frame = pd.DataFrame({"timestamp": to_datetime_utc(START + t)})
+    for name in NUMERIC_COLUMNS:
+        frame[name] = HEALTHY.get(name, np.nan)
+    frame["blood_flow_lpm"] = flow
+    frame["event"] = pd.Series([""] * t.size, dtype="str")
+    frame = frame[list(CANONICAL_COLUMNS)]
+    batch = analyze(frame)
+    assert chosen == [False]
+    assert analyze_incremental(frame) == batch
+    assert batch.episodes == ()  # 3 s is shorter than the 10 s on-delay

@@ -85,7 +85,7 @@ def test_flow_below_the_prescribed_minimum_per_kg_is_medium_with_a_weight():
     episodes = episodes_of(data, weight_kg=70.0)
     medium = only(episodes, "flow_low", "medium")
     assert medium.start == at(610) and medium.threshold == 3.5
-    assert "46 mL/kg/min" in medium.message and "minimum of 50 mL/kg/min" in medium.message
+    assert "46 mL/kg/min" in medium.message and "limit of 50 mL/kg/min" in medium.message
 
 
 def test_flow_drop_at_unchanged_speed_alerts_after_ten_seconds():
@@ -350,3 +350,24 @@ def test_lab_results_can_come_as_a_separate_table():
     )
     episodes = episodes_of(recording(2 * HOUR), labs=labs)
     assert only(episodes, "hemolysis", "high").start == at(3600)
+
+
+def test_a_falling_plasma_free_hb_still_above_the_floor_is_low_and_not_called_rising():
+    from rules import default_config
+    from rules.hemolysis import HemolysisMarkers
+
+    markers = HemolysisMarkers(default_config())
+    markers.add("plasma_free_hb_mg_dl", 10.0)
+    markers.add("plasma_free_hb_mg_dl", 24.0)
+    assert markers.level == 1
+    assert markers.message() == (
+        "plasma free Hb 24 mg/dL (limit 20 mg/dL while rising: at least 2 x the previous "
+        "result of 10 mg/dL)"
+    )
+    markers.add("plasma_free_hb_mg_dl", 130.0)
+    markers.add("plasma_free_hb_mg_dl", 30.0)
+    assert markers.level == 1
+    assert markers.message() == (
+        "plasma free Hb 30 mg/dL (limit 20 mg/dL, still above it after an alerting result "
+        "of 130 mg/dL)"
+    )
