@@ -9,7 +9,7 @@ A file that cannot be used at all raises :class:`TelemetryError` with one senten
 from __future__ import annotations
 
 import csv
-import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from .profiles import CANONICAL, ColumnProfile, detect_profile, get_profile
 GAP_SECONDS = 10.0
 _MAX_LISTED = 20
 _OFFSET_RE = r"(?:[zZ]|[+-]\d\d:?\d\d)$"
+_NON_SPACE = re.compile(rb"\S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,14 +185,15 @@ def read_recording(path: str | Path, profile: str | ColumnProfile | None = None)
     chosen = resolve_profile(header, profile, source)
     report.profile = chosen.name
     rename = chosen.rename_map(header)
-    body = raw[body_start:]
-    if not body.strip():
+    if _NON_SPACE.search(raw, body_start) is None:
         raise TelemetryError(f"{source}: the file has a header but no data rows.")
-
+    # the body is a view, not a copy: recordings run to tens of megabytes
+    body = memoryview(raw)[body_start:]
     frame = _fast_table(body, header, rename, delimiter)
     if frame is not None:
-        lines = _line_numbers(body, header_line, len(frame[TIMESTAMP]))
+        lines = _line_numbers(raw, body_start, header_line, len(frame[TIMESTAMP]))
     else:
+        body = raw[body_start:]
         text = _decode(body, header_line, report)
         frame, lines = _careful_table(text, header, rename, delimiter, header_line, report)
     data = _finish(frame, lines, report)
@@ -203,7 +205,7 @@ def read_recording(path: str | Path, profile: str | ColumnProfile | None = None)
     return Recording(path=path, data=data, report=report)
 
 
-def _fast_table(body: bytes, header: list[str], rename: dict[str, str], delimiter: str):
+def _fast_table(body: memoryview, header: list[str], rename: dict[str, str], delimiter: str):
     """Typed pyarrow read of a clean body, or None when anything at all is off.
 
     Arrow refuses a timestamp without a zone offset, text in a number, invalid UTF-8 and
@@ -225,7 +227,7 @@ def _fast_table(body: bytes, header: list[str], rename: dict[str, str], delimite
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(pa.py_buffer(body)),
             read_options=pacsv.ReadOptions(column_names=header),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -247,11 +249,12 @@ def _fast_table(body: bytes, header: list[str], rename: dict[str, str], delimite
     return frame
 
 
-def _line_numbers(body: bytes, header_line: int, rows: int) -> np.ndarray:
+def _line_numbers(raw: bytes, body_start: int, header_line: int, rows: int) -> np.ndarray:
     """The file line of each data row (blank lines are skipped by the reader)."""
-    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    physical = raw.count(b"\n", body_start) + (0 if raw.endswith(b"\n") else 1)
     if physical == rows:  # no blank lines: rows are consecutive lines
         return np.arange(header_line + 1, header_line + 1 + rows, dtype="int64")
+    body = raw[body_start:]
     numbers = [i for i, line in enumerate(body.splitlines(), start=header_line + 1) if line.strip()]
     return np.asarray(numbers, dtype="int64")
 
