@@ -128,18 +128,15 @@ def create_app(
             cursor.get("bed") not in (None, s.bed_id)
             or int(cursor.get("seq", 0)) > s.buffer.last_seq
         ):
-            cursor = {
-                "seq": 0,
-                "t": None,
-                "appended": 0,
-                "force": True,
-            }  # another bed, or a new replay
+            cursor = {"seq": 0, "t": None, "appended": 0, "force": True}  # another bed or replay
         seq = int(cursor.get("seq", 0))
         new = s.buffer.since(seq, limit=REDRAW_ABOVE + 1)
         in_window = s.buffer.count_window(seconds)
         appended = int(cursor.get("appended", 0)) + len(new)
+        # the figure records the window it was drawn for; a refresh that overtakes the
+        # window change in flight must still redraw, so this is state, not the trigger
         redraw = (
-            ctx.triggered_id == "window"
+            cursor.get("window", DEFAULT_WINDOW) != seconds
             or cursor.get("force")
             or len(new) > REDRAW_ABOVE
             or (len(new) and (new["event"] != "").any())
@@ -150,7 +147,13 @@ def create_app(
             return (
                 no_update,
                 figure,
-                {"seq": s.buffer.last_seq, "t": None, "appended": 0, "bed": s.bed_id},
+                {
+                    "seq": s.buffer.last_seq,
+                    "t": None,
+                    "appended": 0,
+                    "bed": s.bed_id,
+                    "window": seconds,
+                },
             )
         if new.empty:
             return no_update, no_update, no_update
@@ -165,7 +168,13 @@ def create_app(
         return (
             extend,
             no_update,
-            {"seq": int(new["seq"].iloc[-1]), "t": last_t, "appended": appended, "bed": s.bed_id},
+            {
+                "seq": int(new["seq"].iloc[-1]),
+                "t": last_t,
+                "appended": appended,
+                "bed": s.bed_id,
+                "window": seconds,
+            },
         )
 
     @app.callback(

@@ -167,6 +167,9 @@ def _session(source, args, recorder=None):
     from .session import Session
 
     config = load_config(args.config)
+    if getattr(args, "serial", None) and args.quiet_time is not None:
+        # one quiet time for the header's NO DATA and the data_stale alarm
+        config = config.override({"data_stale": {"live_quiet_s": args.quiet_time}}, "--quiet-time")
     engine = IncrementalEngine(config, weight_kg=args.weight)
     store = _store(Path(args.data_dir))
     return Session(

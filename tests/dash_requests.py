@@ -72,7 +72,11 @@ def _body(outputs, inputs, state, changed):
 
 
 def trend_refresh(client, cursor: dict, window_seconds: float | None):
-    """POST one trend refresh; (response bytes, decoded response)."""
+    """POST one trend refresh; (response bytes, decoded response).
+
+    A cursor without a ``window`` is taken as drawn for ``window_seconds`` (a steady page).
+    """
+    cursor = {"window": window_seconds, **cursor}
     body = _body(
         TREND_OUTPUTS,
         [
