@@ -121,8 +121,9 @@ def test_replay_at_600x_gives_the_batch_engine_episodes():
     assert {"post_oxy_pressure_high", "flow_drop"} <= {rule for rule, _p, _t in live}
 
 
-@pytest.mark.browser
-def test_qa_user_opens_seeks_to_the_first_alert_replays_and_exports(tmp_path, page):
+@pytest.fixture()
+def qa_page(tmp_path):
+    """A monitor replaying the stable sample, and a function signing a page in as QA."""
     data_dir = tmp_path / "data"
     subprocess.run(
         [sys.executable, "-m", "monitor.cli", "users", "add", "quinn", "--role", "qa", "--pin", "9999",
@@ -131,19 +132,12 @@ def test_qa_user_opens_seeks_to_the_first_alert_replays_and_exports(tmp_path, pa
     )  # fmt: skip
     port = free_port()
     process = start_monitor(
-        [
-            "run",
-            "--replay",
-            str(SAMPLES / "stable.csv"),
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
+        ["run", "--replay", str(SAMPLES / "stable.csv"), "--port", str(port), "--data-dir", str(data_dir)],
         tmp_path / "server.log",
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", process=process)
+    )  # fmt: skip
+    wait_for_http(f"http://127.0.0.1:{port}/", process=process)
+
+    def sign_in(page) -> None:
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("#login-user")
         page.fill("#login-user", "quinn")
@@ -152,82 +146,58 @@ def test_qa_user_opens_seeks_to_the_first_alert_replays_and_exports(tmp_path, pa
         page.wait_for_function(
             "document.querySelector('#user-name')?.innerText.startsWith('quinn')"
         )
-        page.click("text=QA workspace")
-        page.wait_for_selector("#qa-recording-table")
-        page.click('[data-key="samples/acute_oxygenator_clot.csv"]')
-        page.wait_for_selector('#qa-open-result[data-result="opened"]', timeout=30_000)
-        assert page.locator("#qa-episodes tr[data-rule]").count() >= 2
-        first_alert = page.locator("#qa-episodes tr[data-rule]").first.get_attribute("data-rule")
 
-        # seek to the first alert (the jump list starts two minutes before it)
-        page.click("#replay-jump")
-        page.locator("[role=option]").first.click()
-        page.wait_for_function(
-            "document.querySelector('#replay-status span')?.dataset.position > 1767261000",
-            timeout=30_000,
-        )
-        position = float(page.get_attribute("#replay-status span", "data-position"))
-        page.click("#replay-speed")
-        page.locator("[role=option]", has_text="600x").click()
-        page.click("#replay-play")
-        page.click("text=Bedside")
-        page.wait_for_selector(f'.alert-row[data-rule="{first_alert}"]', timeout=30_000)
-        header = page.inner_text("#header")
-        assert "QA replay: acute_oxygenator_clot.csv" in header
-
-        page.click("text=QA workspace")
-        with page.expect_download(timeout=30_000) as download_info:
-            page.click("#export-html")
-        report = download_info.value.path().read_text()
-        assert "<html" in report.lower() and "delta_p_rise" in report
-        assert position > 1767254400 + 60 * 60  # the seek moved well past the start
-        time.sleep(0.5)
-    finally:
-        stop(process)
+    yield sign_in
+    stop(process)
     assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
 @pytest.mark.browser
-def test_qa_user_analyses_every_sample_with_progress_in_the_page(tmp_path, page):
-    data_dir = tmp_path / "data"
-    subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "users", "add", "quinn", "--role", "qa", "--pin", "9999",
-         "--data-dir", str(data_dir)],
-        check=True, capture_output=True, cwd=ROOT,
-    )  # fmt: skip
-    port = free_port()
-    process = start_monitor(
-        [
-            "run",
-            "--replay",
-            str(SAMPLES / "stable.csv"),
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        tmp_path / "server.log",
+def test_qa_user_opens_seeks_to_the_first_alert_replays_and_exports(qa_page, page):
+    qa_page(page)
+    page.click("text=QA workspace")
+    page.wait_for_selector("#qa-recording-table")
+    page.click('[data-key="samples/acute_oxygenator_clot.csv"]')
+    page.wait_for_selector('#qa-open-result[data-result="opened"]', timeout=30_000)
+    assert page.locator("#qa-episodes tr[data-rule]").count() >= 2
+    first_alert = page.locator("#qa-episodes tr[data-rule]").first.get_attribute("data-rule")
+
+    # seek to the first alert (the jump list starts two minutes before it)
+    page.click("#replay-jump")
+    page.locator("[role=option]").first.click()
+    page.wait_for_function(
+        "document.querySelector('#replay-status span')?.dataset.position > 1767261000",
+        timeout=30_000,
     )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", process=process)
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector("#login-user")
-        page.fill("#login-user", "quinn")
-        page.fill("#login-pin", "9999")
-        page.click("#login-submit")
-        page.wait_for_function(
-            "document.querySelector('#user-name')?.innerText.startsWith('quinn')"
-        )
-        page.click("text=QA workspace")
-        page.click("#batch-folder")
-        page.locator("[role=option]", has_text="samples").click()
-        page.click("#batch-run")
-        page.wait_for_selector("#batch-progress [data-total]", timeout=20_000)
-        page.wait_for_selector("#batch-table", timeout=60_000)
-        expected = len(list(SAMPLES.glob("*.csv")))
-        holder = page.locator("#batch-progress [data-total]")
-        assert holder.get_attribute("data-done") == str(expected)
-        assert page.locator("#batch-table tr").count() == expected + 1
-        assert "stable.csv" in page.inner_text("#batch-table")
-    finally:
-        stop(process)
+    position = float(page.get_attribute("#replay-status span", "data-position"))
+    page.click("#replay-speed")
+    page.locator("[role=option]", has_text="600x").click()
+    page.click("#replay-play")
+    page.click("text=Bedside")
+    page.wait_for_selector(f'.alert-row[data-rule="{first_alert}"]', timeout=30_000)
+    header = page.inner_text("#header")
+    assert "QA replay: acute_oxygenator_clot.csv" in header
+
+    page.click("text=QA workspace")
+    with page.expect_download(timeout=30_000) as download_info:
+        page.click("#export-html")
+    report = download_info.value.path().read_text()
+    assert "<html" in report.lower() and "delta_p_rise" in report
+    assert position > 1767254400 + 60 * 60  # the seek moved well past the start
+    time.sleep(0.5)
+
+
+@pytest.mark.browser
+def test_qa_user_analyses_every_sample_with_progress_in_the_page(qa_page, page):
+    qa_page(page)
+    page.click("text=QA workspace")
+    page.click("#batch-folder")
+    page.locator("[role=option]", has_text="samples").click()
+    page.click("#batch-run")
+    page.wait_for_selector("#batch-progress [data-total]", timeout=20_000)
+    page.wait_for_selector("#batch-table", timeout=60_000)
+    expected = len(list(SAMPLES.glob("*.csv")))
+    holder = page.locator("#batch-progress [data-total]")
+    assert holder.get_attribute("data-done") == str(expected)
+    assert page.locator("#batch-table tr").count() == expected + 1
+    assert "stable.csv" in page.inner_text("#batch-table")
