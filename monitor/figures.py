@@ -57,6 +57,29 @@ TRACE_INDEX: dict[str, int] = {key: i for i, key in enumerate(TRACE_KEYS)}
 ResistanceAt = Callable[[np.ndarray], np.ndarray]
 
 
+def baseline_resistance_at(baselines, reset_times) -> ResistanceAt:
+    """Baseline resistance (mmHg per L/min) in force at given times, NaN where none.
+
+    A baseline holds from when it was established up to the first baseline event
+    (``reset_times``, POSIX seconds) after that; before any baseline, there is none.
+    """
+    resets = np.sort(np.asarray([t for t in reset_times if t is not None], dtype="float64"))
+    spans = []
+    for base in baselines:
+        if base.resistance is None or base.established is None:
+            continue
+        later = resets[resets > base.established]
+        spans.append((base.established, later[0] if later.size else np.inf, base.resistance))
+
+    def at(seconds: np.ndarray) -> np.ndarray:
+        out = np.full(len(seconds), np.nan)
+        for start, end, resistance in spans:
+            out[(seconds >= start) & (seconds < end)] = resistance
+        return out
+
+    return at
+
+
 @dataclass(frozen=True, slots=True)
 class LabLimit:
     analyte: str

@@ -6,14 +6,13 @@ and update it. Component ids here are the page's contract with its callbacks and
 
 from __future__ import annotations
 
-import numpy as np
 from dash import dcc, html
 
 from adapters import LAB_COLUMNS
 
 from . import panels, qa_views
 from .auth import User
-from .figures import LabLimit, trend_figure
+from .figures import LabLimit, baseline_resistance_at, trend_figure
 from .session import EVENT_CHOICES, Session
 
 REFRESH_MS = 1000
@@ -32,23 +31,10 @@ REDRAW_ABOVE = 2000
 
 
 def resistance_at(session: Session):
-    """Baseline resistance (mmHg per L/min) in force at given times, NaN where none."""
-    bases = [b for b in session.baselines() if b.resistance is not None and b.established]
-    current = session.baseline()
-    spans = []
-    for i, base in enumerate(bases):
-        nxt = bases[i + 1].reason_time if i + 1 < len(bases) else None
-        if nxt is None and current.resistance is None and current.reason_time is not None:
-            nxt = current.reason_time if current.reason_time > base.established else None
-        spans.append((base.established, nxt if nxt is not None else np.inf, base.resistance))
-
-    def at(seconds: np.ndarray) -> np.ndarray:
-        out = np.full(len(seconds), np.nan)
-        for start, end, resistance in spans:
-            out[(seconds >= start) & (seconds < end)] = resistance
-        return out
-
-    return at
+    """Baseline resistance in force at given times for this bed (see figures)."""
+    baselines = session.baselines()
+    restarts = [b.reason_time for b in (*baselines, session.baseline())]
+    return baseline_resistance_at(baselines, restarts)
 
 
 def lab_limits(session: Session) -> tuple[LabLimit, ...]:

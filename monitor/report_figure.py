@@ -14,7 +14,7 @@ from rules import RULE_IDS, Analysis, Priority
 
 from .analysis import SessionAnalysis
 from .downsample import MAX_POINTS
-from .figures import trace_points
+from .figures import baseline_resistance_at, trace_points
 
 PRIORITY_COLOURS = {"high": "#e00000", "medium": "#ffd600", "low": "#00bcd4"}
 PRIORITY_TEXT = {"high": "#ffffff", "medium": "#000000", "low": "#000000"}
@@ -88,34 +88,11 @@ def _gaps(result: SessionAnalysis) -> list[tuple[float, float]]:
 
 
 def _resistance_at(analysis: Analysis, event_times: np.ndarray, event_texts: list[str]):
-    """Baseline resistance (mmHg per L/min) in force at given times, NaN where none.
-
-    A baseline holds from when it was established up to the next baseline event.
-    """
-    resets = np.sort(
-        np.asarray(
-            [
-                t
-                for t, k in zip(event_times, event_texts, strict=True)
-                if k.lower() in BASELINE_EVENTS
-            ],
-            dtype="float64",
-        )
-    )
-    spans = []
-    for base in analysis.baselines:
-        if base.resistance is None or base.established is None:
-            continue
-        later = resets[resets > base.established]
-        spans.append((base.established, later[0] if later.size else np.inf, base.resistance))
-
-    def at(seconds: np.ndarray) -> np.ndarray:
-        out = np.full(len(seconds), np.nan)
-        for start, end, resistance in spans:
-            out[(seconds >= start) & (seconds < end)] = resistance
-        return out
-
-    return at
+    """Baseline resistance in force at given times: each baseline up to the next baseline event."""
+    resets = [
+        t for t, k in zip(event_times, event_texts, strict=True) if k.lower() in BASELINE_EVENTS
+    ]
+    return baseline_resistance_at(analysis.baselines, resets)
 
 
 def _compact(xs: list, ys: list, digits: int) -> tuple[list, list]:
