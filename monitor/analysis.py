@@ -259,7 +259,3 @@ def render(result: SessionAnalysis, fmt: str, acknowledgements: Iterable | None 
     if fmt == "csv":
         return to_csv(result, acknowledgements)
     return to_html(result, acknowledgements)
-
-
-def episodes_table(result: SessionAnalysis) -> pd.DataFrame:
-    return result.analysis.episodes_frame()

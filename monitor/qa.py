@@ -418,7 +418,3 @@ def _seek(registry: SessionRegistry, source: ReplaySource, target: float) -> Non
     old.stop()
     registry.add(session)
     session.start()
-
-
-def episodes_frame(result: SessionAnalysis) -> pd.DataFrame:
-    return result.analysis.episodes_frame()

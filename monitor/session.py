@@ -125,13 +125,10 @@ class Session:
             frame = dataclasses.replace(frame, timestamp=round(frame.received_at, 3))
         with self._lock:
             newest = self._newest_time
-            if (
-                newest is not None
-                and frame.timestamp <= newest
-                and (self.live or frame.timestamp < newest)
-            ):
-                # Frames read in one chunk arrive together, and a record must never run
-                # backwards: each live frame gets its own millisecond after the one before.
+            if newest is not None and frame.timestamp <= newest:
+                # Frames read in one chunk arrive together, an action is stamped with the
+                # newest frame's time, and a record must never run backwards: each frame
+                # gets its own millisecond after the one before.
                 frame = dataclasses.replace(frame, timestamp=round(newest + 0.001, 3))
             seq = self.buffer.append(frame)
             if self.recorder is not None:
