@@ -1,4 +1,5 @@
-"""Telemetry in: the contract, column profiles and the sources (serial, CSV replay, simulator).
+"""Telemetry in: the contract, column profiles and the sources (serial, CSV replay,
+simulator, a fake for tests), and the one rule for frame times.
 
 Knows nothing of rules, Dash or storage (DESIGN.md section 1).
 """
@@ -6,6 +7,7 @@ Knows nothing of rules, Dash or storage (DESIGN.md section 1).
 from .contract import (
     BASELINE_EVENTS,
     CANONICAL_COLUMNS,
+    CHANNEL_BIT,
     CHANNEL_BY_NAME,
     CHANNELS,
     EVENT,
@@ -18,46 +20,82 @@ from .contract import (
     Channel,
     Frame,
     artifact_channels,
+    artifact_column,
     artifact_mask,
+    clean_column,
+    clean_value,
     complete_values,
     epoch_seconds,
     format_timestamp,
     to_datetime_utc,
     unit_of,
 )
+from .csv_reader import ReadReport, Recording, read_recording
+from .encoders import FrameEncoder
 from .errors import SourceError, TelemetryError
+from .fake import FakeSource
+from .labs import LabError, lab_value, read_labs
 from .profiles import PROFILES, ColumnProfile, detect_profile, get_profile
+from .recording import HEADER_LINE, format_frame_row, write_dataframe
+from .replay import ReplaySource
+from .serial_source import SerialSource
+from .simulator import DEFAULT_START, SCENARIOS, simulate, stream_to_port, write_csv
 from .source import NOT_DELIVERING, Source, SourceState, SourceStatus
+from .timestamps import FrameClock, next_stamp
 
 __all__ = [
     "BASELINE_EVENTS",
     "CANONICAL_COLUMNS",
     "CHANNELS",
+    "CHANNEL_BIT",
     "CHANNEL_BY_NAME",
+    "DEFAULT_START",
     "EVENT",
     "EVENT_KINDS",
+    "HEADER_LINE",
     "LAB_COLUMNS",
     "NOT_DELIVERING",
     "NUMERIC_COLUMNS",
     "PROFILES",
     "REQUIRED_COLUMNS",
+    "SCENARIOS",
     "TELEMETRY_COLUMNS",
     "TIMESTAMP",
     "Channel",
     "ColumnProfile",
+    "FakeSource",
     "Frame",
+    "FrameClock",
+    "FrameEncoder",
+    "LabError",
+    "ReadReport",
+    "Recording",
+    "ReplaySource",
+    "SerialSource",
     "Source",
     "SourceError",
     "SourceState",
     "SourceStatus",
     "TelemetryError",
     "artifact_channels",
+    "artifact_column",
     "artifact_mask",
+    "clean_column",
+    "clean_value",
     "complete_values",
     "detect_profile",
     "epoch_seconds",
+    "format_frame_row",
     "format_timestamp",
     "get_profile",
+    "lab_value",
+    "next_stamp",
+    "read_labs",
+    "read_recording",
+    "simulate",
+    "stream_to_port",
     "to_datetime_utc",
     "unit_of",
+    "write_csv",
+    "write_dataframe",
 ]

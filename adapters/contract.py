@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -29,9 +29,6 @@ class Channel:
     high: float
     required: bool = False
     lab: bool = False
-
-    def in_range(self, value: float) -> bool:
-        return self.low <= value <= self.high
 
 
 CHANNELS: tuple[Channel, ...] = (
@@ -99,14 +96,63 @@ def complete_values(values: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
+#: (bit, low, high) of each channel, looked up once: the plausible-range test of
+#: :func:`artifact_mask`, :func:`artifact_column`, :func:`clean_value` and
+#: :func:`clean_column`, the only places that judge a value's validity.
+_CHECKS: dict[str, tuple[int, float, float]] = {
+    c.name: (CHANNEL_BIT[c.name], c.low, c.high) for c in CHANNELS
+}
+
+
 def artifact_mask(values: Mapping[str, float]) -> int:
     """Bit mask (see CHANNEL_BIT) of the channels whose value is outside its plausible range."""
     mask = 0
     for name, value in values.items():
-        channel = CHANNEL_BY_NAME.get(name)
-        if channel is not None and value == value and not channel.in_range(value):
-            mask |= 1 << CHANNEL_BIT[name]
+        check = _CHECKS.get(name)
+        if check is not None and value == value and not check[1] <= value <= check[2]:
+            mask |= 1 << check[0]
     return mask
+
+
+def clean_value(values: Mapping[str, float], mask: int, name: str) -> float | None:
+    """A channel's value a clinical rule may see: present, plausible and not marked.
+
+    The one test of validity for a single sample; :func:`clean_column` is the same test
+    for a whole column. An artifact is kept in the record but never judged.
+    """
+    value = values.get(name)
+    if value is None:
+        return None
+    bit, low, high = _CHECKS[name]
+    if not low <= value <= high or (mask >> bit) & 1:
+        return None  # NaN fails the range test too
+    return value
+
+
+def clean_column(raw: np.ndarray, name: str, mask: np.ndarray | None = None) -> np.ndarray:
+    """A whole channel with missing values, artifacts and implausible values as NaN.
+
+    ``mask`` is an optional per-row artifact mask (see :data:`CHANNEL_BIT`); the plausible
+    range is always checked. The array form of :func:`clean_value`.
+    """
+    import numpy as np
+
+    values = np.asarray(raw, dtype="float64")
+    bit, low, high = _CHECKS[name]
+    good = (values >= low) & (values <= high)
+    if mask is not None and len(mask):
+        good &= (np.asarray(mask) >> bit) & 1 == 0
+    return values if good.all() else np.where(good, values, np.nan)
+
+
+def artifact_column(raw: np.ndarray, name: str) -> np.ndarray:
+    """True where a channel's value is present but outside its plausible range: an artifact.
+
+    The array form of :func:`artifact_mask`'s test, for marking a whole recording (NaN,
+    "not measured", is no artifact). :func:`clean_column` is what a rule may see of it.
+    """
+    _, low, high = _CHECKS[name]
+    return (raw < low) | (raw > high)
 
 
 def artifact_channels(mask: int) -> tuple[str, ...]:
@@ -120,7 +166,8 @@ class Frame:
 
     ``timestamp`` is POSIX seconds (UTC): the device's own time when it sent one, else the
     arrival time. ``received_at`` is the wall-clock arrival time, taken from a monotonic
-    base so that a system clock step does not reorder frames. ``values`` holds only the
+    base so that a system clock step does not reorder frames; a serial source gives each
+    frame a millisecond of its own (``timestamps.next_stamp``). ``values`` holds only the
     channels present in the sample, delta P derived when absent; artifacts are included
     and flagged in ``artifacts`` (see :func:`artifact_mask`).
     """
@@ -131,7 +178,6 @@ class Frame:
     received_at: float | None = None
     artifacts: int = 0
     device_timestamp: float | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -152,17 +198,6 @@ class Frame:
             artifacts=artifact_mask(full),
             device_timestamp=device_timestamp,
         )
-
-    @property
-    def time(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp, tz=UTC)
-
-    def clean_values(self) -> dict[str, float]:
-        """The values a clinical rule may see: artifacts removed."""
-        if not self.artifacts:
-            return dict(self.values)
-        bad = set(artifact_channels(self.artifacts))
-        return {k: v for k, v in self.values.items() if k not in bad}
 
 
 def format_timestamp(ts: float) -> str:

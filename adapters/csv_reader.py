@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,74 +21,21 @@ import pyarrow.csv as pacsv
 
 from .contract import (
     CHANNEL_BIT,
-    CHANNELS,
     EVENT,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
     TIMESTAMP,
+    artifact_column,
     epoch_seconds,
 )
 from .errors import TelemetryError
 from .profiles import CANONICAL, ColumnProfile, detect_profile, get_profile
+from .read_report import Gap, ReadReport
 
 #: Gaps longer than this (seconds) between consecutive samples are reported.
 GAP_SECONDS = 10.0
-_MAX_LISTED = 20
 _OFFSET_RE = r"(?:[zZ]|[+-]\d\d:?\d\d)$"
 _NON_SPACE = re.compile(rb"\S")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One malformed row, with where it was and why it was skipped."""
-
-    line: int
-    message: str
-    column: str | None = None
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    start: pd.Timestamp
-    end: pd.Timestamp
-    seconds: float
-
-
-@dataclass(slots=True)
-class ReadReport:
-    """What reading a file found: counts, skipped rows with their lines, warnings."""
-
-    source: str
-    profile: str
-    rows: int = 0
-    rejected_rows: int = 0
-    artifacts: int = 0
-    artifact_rows: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    gaps: list[Gap] = field(default_factory=list)
-
-    def reject(self, line: int, message: str, column: str | None = None) -> None:
-        self.rejected_rows += 1
-        self.problems.append(Problem(line, message, column))
-
-    def summary_lines(self, limit: int = _MAX_LISTED) -> list[str]:
-        """Human lines for standard error: warnings, then each skipped row (bounded)."""
-        out = [f"{self.source}: {w}" for w in self.warnings]
-        for problem in sorted(self.problems, key=lambda p: p.line)[:limit]:
-            out.append(f"{self.source}: {problem}; row skipped")
-        if len(self.problems) > limit:
-            out.append(f"{self.source}: ... and {len(self.problems) - limit} more rows skipped")
-        if self.artifacts:
-            out.append(
-                f"{self.source}: {self.artifacts} values outside their plausible range in "
-                f"{self.artifact_rows} rows were marked as artifacts (kept, never used by rules)"
-            )
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +108,13 @@ def resolve_profile(header: list[str], profile: str | ColumnProfile | None, sour
     return chosen
 
 
-def read_recording(path: str | Path, profile: str | ColumnProfile | None = None) -> Recording:
+def read_recording(
+    path: str | Path, profile: str | ColumnProfile | None = None, gap_s: float = GAP_SECONDS
+) -> Recording:
     """Read a recording; malformed rows are counted and skipped, never fatal.
+
+    A step between rows longer than ``gap_s`` seconds is reported as a gap; the analysis
+    passes the rules' ``data_stale.recording_gap_s`` so the report and the rules agree.
 
     Raises TelemetryError (one sentence naming the file) when the file is missing,
     unreadable, empty, has no data rows, or lacks a required column.
@@ -196,7 +148,7 @@ def read_recording(path: str | Path, profile: str | ColumnProfile | None = None)
         body = raw[body_start:]
         text = _decode(body, header_line, report)
         frame, lines = _careful_table(text, header, rename, delimiter, header_line, report)
-    data = _finish(frame, lines, report)
+    data = _finish(frame, lines, report, gap_s)
     if data.empty:
         raise TelemetryError(
             f"{source}: none of its {report.rejected_rows} data rows could be used "
@@ -329,7 +281,7 @@ def _careful_table(body, header, rename, delimiter, header_line, report):
     return columns, line_array[~unparsed]
 
 
-def _finish(columns: dict, lines: np.ndarray, report: ReadReport) -> pd.DataFrame:
+def _finish(columns: dict, lines: np.ndarray, report: ReadReport, gap_s: float) -> pd.DataFrame:
     """Assemble the canonical frame: time order, no duplicates, delta P derived, artifacts marked.
 
     Works on numpy arrays and builds the DataFrame once (no per-column copies).
@@ -389,16 +341,15 @@ def _finish(columns: dict, lines: np.ndarray, report: ReadReport) -> pd.DataFram
     )
     mask = np.zeros(len(seconds), dtype="int64")
     total = 0
-    for channel in CHANNELS:
-        column = values[channel.name]
-        bad = (column < channel.low) | (column > channel.high)
+    for name, column in values.items():
+        bad = artifact_column(column, name)
         if bad.any():
-            mask |= bad.astype("int64") << CHANNEL_BIT[channel.name]
+            mask |= bad.astype("int64") << CHANNEL_BIT[name]
             total += int(bad.sum())
     report.artifacts = total
     report.artifact_rows = int((mask != 0).sum())
     report.rows = len(seconds)
-    for i in np.flatnonzero(np.diff(seconds) > GAP_SECONDS):
+    for i in np.flatnonzero(np.diff(seconds) > gap_s):
         report.gaps.append(Gap(stamps[i], stamps[i + 1], float(seconds[i + 1] - seconds[i])))
     return pd.DataFrame(
         {

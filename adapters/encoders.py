@@ -6,11 +6,18 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from functools import reduce
-from operator import xor
 
 from .contract import CANONICAL_COLUMNS, CHANNEL_BY_NAME, EVENT, TIMESTAMP
-from .protocols import _SHORT_KEY, ETX, STX, _check_protocol
+from .wire import (
+    ETX,
+    EVENT_KEY,
+    LINE_END,
+    SHORT_KEYS,
+    STX,
+    TIME_KEY,
+    check_protocol,
+    checksum,
+)
 
 _KV_EVENT_UNSAFE = re.compile(r"[\s,;=\x00-\x1f\x7f]+")
 _CSV_EVENT_UNSAFE = re.compile(r"[,\t\"\x00-\x1f\x7f]+")
@@ -31,7 +38,7 @@ class FrameEncoder:
     def __init__(
         self, protocol: str, header_every: int = 60, columns: Sequence[str] | None = None
     ) -> None:
-        _check_protocol(protocol)
+        check_protocol(protocol)
         if header_every < 1:
             raise ValueError(f"header_every must be at least 1, not {header_every}")
         chosen = tuple(columns) if columns is not None else CANONICAL_COLUMNS
@@ -57,15 +64,15 @@ class FrameEncoder:
         self._frames += 1
         if self.protocol == "delimited":
             return self._delimited(numbers, when, event, due_header)
-        pairs = [f"TS={when}"] if when is not None else []
-        pairs += [f"{_SHORT_KEY.get(n, n)}={text}" for n, text in numbers.items()]
+        pairs = [f"{TIME_KEY}={when}"] if when is not None else []
+        pairs += [f"{SHORT_KEYS.get(n, n)}={text}" for n, text in numbers.items()]
         word = _KV_EVENT_UNSAFE.sub("_", event).strip("_") if event else ""
         if word:
-            pairs.append(f"EVENT={word}")
+            pairs.append(f"{EVENT_KEY}={word}")
         payload = " ".join(pairs).encode()
         if self.protocol == "keyvalue":
-            return payload + b"\r\n"
-        return bytes([STX]) + payload + f"{reduce(xor, payload, 0):02X}".encode() + bytes([ETX])
+            return payload + LINE_END
+        return bytes([STX]) + payload + f"{checksum(payload):02X}".encode() + bytes([ETX])
 
     def _delimited(
         self, numbers: dict[str, str], when: str | None, event: str | None, header: bool
@@ -78,8 +85,8 @@ class FrameEncoder:
                 cells.append(_CSV_EVENT_UNSAFE.sub(" ", event).strip() if event else "")
             else:
                 cells.append(numbers.get(column, ""))
-        row = (",".join(cells) + "\r\n").encode()
-        return (",".join(self.columns) + "\r\n").encode() + row if header else row
+        row = ",".join(cells).encode() + LINE_END
+        return ",".join(self.columns).encode() + LINE_END + row if header else row
 
 
 def _format_number(value: float) -> str:

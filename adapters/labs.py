@@ -1,9 +1,12 @@
-"""Lab results as a separate long file: ``timestamp,analyte,value,unit``.
+"""Lab results: the one place they are validated, and lab files (``timestamp,analyte,value,unit``).
 
-Analyte names are matched loosely (``PfHb``, ``plasma free hemoglobin``, ``LDH`` ...) and
-common units are converted to the contract's (mg/dL, U/L). A row that cannot be used is
-counted, reported with its line, and skipped; a file that cannot be used at all raises
-TelemetryError with one sentence.
+:func:`lab_value` is the single check of a result, whoever brings it (a lab file, a lab
+table handed to the analysis, a result entered at the bedside): analyte names are
+matched loosely (``PfHb``, ``plasma free hemoglobin``, ``LDH`` ...), common units are
+converted to the contract's (mg/dL, U/L), and a result that cannot be used is a
+:class:`LabError` with one sentence. :func:`read_labs` reads a lab file: a row that
+cannot be used is counted, reported with its line, and skipped; a file that cannot be
+used at all raises TelemetryError with one sentence.
 """
 
 from __future__ import annotations
@@ -19,24 +22,24 @@ from .contract import CHANNEL_BY_NAME, TIMESTAMP
 from .csv_reader import ReadReport
 from .errors import TelemetryError
 
-_ALIASES = {
+#: Names a person or a lab file may use for each analyte (matched case-insensitively,
+#: with underscores and repeated spaces read as one space).
+ANALYTE_ALIASES: dict[str, tuple[str, ...]] = {
     "plasma_free_hb_mg_dl": (
         "plasma_free_hb_mg_dl",
         "pfhb",
         "plasma free hb",
         "plasma free hemoglobin",
-        "plasma_free_hb",
+        "plasma free haemoglobin",
         "free hb",
         "fhb",
-        "plasma free haemoglobin",
     ),
     "ldh_u_l": ("ldh_u_l", "ldh", "lactate dehydrogenase"),
     "haptoglobin_mg_dl": ("haptoglobin_mg_dl", "haptoglobin", "hapto"),
     "bilirubin_mg_dl": ("bilirubin_mg_dl", "bilirubin", "total bilirubin", "tbil", "bili"),
 }
-ANALYTES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 #: (canonical analyte, unit as written, lower-cased) -> factor to the contract's unit.
-UNIT_FACTORS = {
+UNIT_FACTORS: dict[tuple[str, str], float] = {
     ("plasma_free_hb_mg_dl", "mg/dl"): 1.0,
     ("plasma_free_hb_mg_dl", "mg/l"): 0.1,
     ("plasma_free_hb_mg_dl", "g/l"): 100.0,
@@ -52,10 +55,73 @@ UNIT_FACTORS = {
 }
 
 
+def _spoken(text: str) -> str:
+    return " ".join(str(text).replace("_", " ").split()).lower()
+
+
+_ANALYTES = {_spoken(alias): name for name, aliases in ANALYTE_ALIASES.items() for alias in aliases}
+
+
+class LabError(TelemetryError, ValueError):
+    """A lab result that cannot be used, as one sentence.
+
+    ``column`` says which part of the result is wrong: ``analyte``, ``unit`` or ``value``.
+    Also a ValueError, which is what callers entering a result by hand catch.
+    """
+
+    def __init__(self, message: str, column: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
 def canonical_analyte(text: str) -> str | None:
-    return ANALYTES.get(" ".join(str(text).replace("_", " ").split()).lower()) or ANALYTES.get(
-        str(text).strip().lower()
-    )
+    """The contract's name of an analyte as a person or a lab file writes it, if known."""
+    return _ANALYTES.get(_spoken(text))
+
+
+def lab_value(analyte: str, value: float | str, unit: str | None = None) -> tuple[str, float]:
+    """(canonical analyte, value in the contract's unit) of one result; LabError if unusable.
+
+    ``unit`` empty or None means the contract's unit. The value must be a finite number
+    within the analyte's plausible range (``contract.CHANNELS``).
+    """
+    name = canonical_analyte(analyte)
+    if name is None:
+        raise LabError(
+            f"Unknown lab analyte {analyte!r}; use plasma_free_hb_mg_dl (pfhb), ldh_u_l, "
+            "haptoglobin_mg_dl or bilirubin_mg_dl.",
+            "analyte",
+        )
+    channel = CHANNEL_BY_NAME[name]
+    written = (unit or "").strip()
+    factor = UNIT_FACTORS.get((name, written.lower())) if written else 1.0
+    if factor is None:
+        known = ", ".join(u for (n, u), _ in UNIT_FACTORS.items() if n == name)
+        raise LabError(
+            f"A {channel.label} result in {written!r} cannot be converted to {channel.unit}; "
+            f"give it in one of {known}.",
+            "unit",
+        )
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        raise LabError(
+            f"A {channel.label} result of {value!r} is not a number; give it in {channel.unit}.",
+            "value",
+        ) from None
+    if not math.isfinite(number):
+        raise LabError(
+            f"A {channel.label} result of {value!r} is not a finite number; check the value.",
+            "value",
+        )
+    number *= factor
+    if not channel.low <= number <= channel.high:
+        raise LabError(
+            f"A {channel.label} of {number:g} {channel.unit} is outside the plausible range "
+            f"{channel.low:g} to {channel.high:g} {channel.unit}; check the value.",
+            "value",
+        )
+    return name, number
 
 
 def read_labs(path: str | Path) -> tuple[pd.DataFrame, ReadReport]:
@@ -80,7 +146,8 @@ def read_labs(path: str | Path) -> tuple[pd.DataFrame, ReadReport]:
     missing = [c for c in ("timestamp", "analyte", "value") if c not in header]
     if missing:
         raise TelemetryError(
-            f"{source}: lab file column(s) missing: {', '.join(missing)}; expected timestamp,analyte,value,unit."
+            f"{source}: lab file column(s) missing: {', '.join(missing)}; "
+            "expected timestamp,analyte,value,unit."
         )
     at = {name: header.index(name) for name in ("timestamp", "analyte", "value")}
     unit_at = header.index("unit") if "unit" in header else None
@@ -92,24 +159,12 @@ def read_labs(path: str | Path) -> tuple[pd.DataFrame, ReadReport]:
         if len(row) < len(header):
             report.reject(offset, f"{len(row)} fields where the header has {len(header)}")
             continue
-        name = canonical_analyte(row[at["analyte"]])
-        if name is None:
-            report.reject(offset, f"unknown analyte {row[at['analyte']]!r}", "analyte")
-            continue
+        unit = row[unit_at] if unit_at is not None else None
         try:
-            value = float(row[at["value"]])
-        except ValueError:
-            report.reject(offset, f"{row[at['value']]!r} is not a number", "value")
+            name, value = lab_value(row[at["analyte"]], row[at["value"]].strip(), unit)
+        except LabError as exc:
+            report.reject(offset, str(exc), exc.column)
             continue
-        channel = CHANNEL_BY_NAME[name]
-        unit = row[unit_at].strip() if unit_at is not None else ""
-        factor = 1.0 if not unit else UNIT_FACTORS.get((name, unit.lower()))
-        if factor is None:
-            report.reject(
-                offset, f"{channel.label} in {unit!r} cannot be converted to {channel.unit}", "unit"
-            )
-            continue
-        value *= factor
         when = pd.to_datetime(
             row[at["timestamp"]].strip(), format="ISO8601", utc=True, errors="coerce"
         )
@@ -118,14 +173,9 @@ def read_labs(path: str | Path) -> tuple[pd.DataFrame, ReadReport]:
                 offset, f"timestamp {row[at['timestamp']]!r} is not an ISO 8601 time", "timestamp"
             )
             continue
-        if not math.isfinite(value) or not channel.low <= value <= channel.high:
-            report.reject(
-                offset,
-                f"{channel.label} {value:g} {channel.unit} is outside {channel.low:g} to {channel.high:g}",
-                "value",
-            )
-            continue
-        out.append({TIMESTAMP: when, "analyte": name, "value": value, "unit": channel.unit})
+        out.append(
+            {TIMESTAMP: when, "analyte": name, "value": value, "unit": CHANNEL_BY_NAME[name].unit}
+        )
     report.rows = len(out)
     if not out:
         raise TelemetryError(f"{source}: none of the lab rows could be used.")

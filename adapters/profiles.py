@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .contract import EVENT, NUMERIC_COLUMNS, REQUIRED_COLUMNS, TIMESTAMP
 from .errors import TelemetryError
+from .wire import EVENT_KEY, SHORT_KEYS, TIME_KEY
 
 _TIME_ALIASES = ("timestamp", "time", "datetime", "date_time", "date/time", "utc")
 _COMMON_EXTRAS = {
@@ -40,9 +41,6 @@ class ColumnProfile:
     name: str
     mapping: Mapping[str, str]
     description: str = ""
-
-    def canonical_for(self, source_name: str) -> str | None:
-        return self._folded().get(source_name.strip().lower())
 
     def _folded(self) -> dict[str, str]:
         return {k.lower(): v for k, v in self.mapping.items()}
@@ -118,20 +116,10 @@ KEYVALUE = ColumnProfile(
     {
         **{c: c for c in NUMERIC_COLUMNS},
         TIMESTAMP: TIMESTAMP,
-        "TS": TIMESTAMP,
+        TIME_KEY: TIMESTAMP,
         EVENT: EVENT,
-        "EVENT": EVENT,
-        "RPM": "pump_speed_rpm",
-        "FLOW": "blood_flow_lpm",
-        "P1": "p_venous_mmhg",
-        "P2": "p_pre_oxy_mmhg",
-        "P3": "p_post_oxy_mmhg",
-        "DP": "delta_p_mmhg",
-        "SWEEP": "sweep_gas_lpm",
-        "FDO2": "fdo2",
-        "SVO2": "svo2_pct",
-        "HB": "hb_g_dl",
-        "TEMP": "temp_c",
+        EVENT_KEY: EVENT,
+        **{short: canonical for canonical, short in SHORT_KEYS.items()},
     },
     "key=value lines: RPM=3100 FLOW=4.12 P1=-42 P2=182 P3=160 (canonical names accepted too)",
 )

@@ -1,10 +1,10 @@
-"""Device protocols: bytes in, parsed frames out, and the encoders that speak them.
+"""Device protocol parsers: bytes in, parsed frames out (``encoders.py`` speaks them).
 
 Pure objects, no I/O and no threads (pyserial's ``serial.threaded`` framing is the model):
 a source feeds whatever bytes it read, in any chunks, and gets back one result per
 complete line or packet. ``feed`` never raises; bad input comes back as a
 :class:`BadFrame` that says why, so a reader thread counts it and carries on. See
-DESIGN.md section 3 for the three protocols.
+DESIGN.md section 3 for the three protocols and ``wire.py`` for their vocabulary.
 
 Values are raw: range checking (artifacts) is :meth:`Frame.build`'s job. A line or packet
 is a valid frame only when it holds pump speed and blood flow; every other channel is
@@ -19,18 +19,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
-from operator import xor
 
 from .contract import CHANNEL_BY_NAME, EVENT, TIMESTAMP
 from .errors import SourceError
 from .profiles import CANONICAL, KEYVALUE, PROFILES, ColumnProfile, get_profile
+from .wire import CR, ETX, LF, STX, check_protocol, checksum
 
-PROTOCOLS: tuple[str, ...] = ("delimited", "keyvalue", "framed")
 #: Longest line or packet kept; anything longer is discarded as bad so memory stays bounded.
 MAX_LINE = 4096
-STX, ETX = 0x02, 0x03
-_CR, _LF = 0x0D, 0x0A
 #: Channels every frame must carry to be usable at all.
 FRAME_REQUIRED: tuple[str, ...] = ("pump_speed_rpm", "blood_flow_lpm")
 
@@ -39,10 +35,6 @@ _EOL = re.compile(rb"[\r\n]")
 _PAIR_SEPARATORS = re.compile(r"[\s,;]+")
 _SPACED_EQUALS = re.compile(r"\s*=\s*")
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
-#: Short key=value names, canonical -> short (RPM, FLOW, P1 ...), from the KEYVALUE profile.
-_SHORT_KEY: dict[str, str] = {
-    c: k for k, c in reversed(KEYVALUE.mapping.items()) if k != c and c in CHANNEL_BY_NAME
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +317,7 @@ class FramedParser(FrameParser):
                     self._packet, self._skipping = None, True
                 else:
                     packet.append(byte)
-            elif byte in (_CR, _LF):
+            elif byte in (CR, LF):
                 self._end_junk(out)
             else:
                 self._junk.append(byte)
@@ -344,7 +336,7 @@ class FramedParser(FrameParser):
         payload, given = body[:-2], body[-2:]
         if not all(b in _HEX for b in given):
             return self._bad(body, f"checksum {given.decode('latin-1')!r} is not two hex digits")
-        computed = reduce(xor, payload, 0)
+        computed = checksum(payload)
         if int(given, 16) != computed:
             reason = (
                 f"checksum mismatch: packet says {given.decode()}, payload gives {computed:02X}"
@@ -362,7 +354,7 @@ def make_parser(protocol: str, profile: ColumnProfile | str | None = None) -> Fr
 
     Without a profile, delimited reads canonical names and keyvalue/framed the KEYVALUE ones.
     """
-    _check_protocol(protocol)
+    check_protocol(protocol)
     if isinstance(profile, str):
         profile = KEYVALUE if profile == "framed" else get_profile(profile)
     if protocol == "delimited":
@@ -370,12 +362,6 @@ def make_parser(protocol: str, profile: ColumnProfile | str | None = None) -> Fr
     if protocol == "keyvalue":
         return KeyValueParser(profile or KEYVALUE)
     return FramedParser(profile or KEYVALUE)
-
-
-def _check_protocol(protocol: str) -> None:
-    if protocol not in PROTOCOLS:
-        known = ", ".join(PROTOCOLS)
-        raise SourceError(f"Unknown serial protocol {protocol!r}; choose one of: {known}.")
 
 
 def protocol_for_profile(profile_name: str) -> str:
@@ -386,6 +372,3 @@ def protocol_for_profile(profile_name: str) -> str:
         return "delimited"
     known = ", ".join(sorted({*PROFILES, "framed"}))
     raise SourceError(f"Unknown serial profile {profile_name!r}; choose one of: {known}.")
-
-
-from .encoders import FrameEncoder  # noqa: E402, F401 - re-exported: the simulator imports it from here

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TextIO
 
 import pandas as pd
 
@@ -37,10 +36,6 @@ def format_frame_row(frame: Frame) -> str:
     cells.extend(_number(values.get(name)) for name in NUMERIC_COLUMNS)
     cells.append(_text(frame.event))
     return ",".join(cells) + "\n"
-
-
-def write_header(handle: TextIO) -> None:
-    handle.write(HEADER_LINE)
 
 
 def write_dataframe(frame: pd.DataFrame, path: str | Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -112,6 +113,15 @@ class ReplaySource(Source):
             self._index = int(np.searchsorted(self._seconds, target, side="left"))
             self._anchor = None
             self._controls.notify_all()
+
+    def frames_before(self, when: float) -> Iterator[Frame]:
+        """The recording's frames before ``when`` (POSIX seconds), in order.
+
+        What a seek skips: a caller that must have seen them (an engine whose state
+        depends on everything before) replays them first.
+        """
+        for i in range(int(np.searchsorted(self._seconds, float(when), side="left"))):
+            yield self._frame(i)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

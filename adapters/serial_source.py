@@ -5,6 +5,8 @@ short timeout, feeds the bytes to a pure protocol parser (``protocols.py``) and 
 frame on. Losing the port is a state (DISCONNECTED), never an exception: the thread closes
 it, says so once, and re-opens the same path name with backoff until it comes back or the
 source is stopped. A feed that is open but silent for ``quiet_time`` seconds is NO_DATA.
+Each frame's arrival is stamped by a :class:`FrameClock`: frames read in one chunk get a
+millisecond each.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .errors import SourceError, TelemetryError
 from .profiles import KEYVALUE, ColumnProfile, get_profile
 from .protocols import BadFrame, FrameParser, ParseResult, make_parser, protocol_for_profile
 from .source import Source, SourceState
+from .timestamps import FrameClock
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,10 @@ class SerialSource(Source):
     ``profile`` names the column profile; the protocol follows from it unless given
     (``keyvalue`` and ``framed`` speak key=value, the others delimited text). Raw bytes
     are appended to ``capture_path`` when one is given.
+
+    ``quiet_time`` (seconds) is the one setting of the "no data" watchdog: an open port
+    without a valid frame for that long is NO_DATA. A monitor passes the quiet time its
+    ``data_stale`` rule uses, so the source state and the technical alarm agree.
     """
 
     kind = "serial"
@@ -85,6 +92,7 @@ class SerialSource(Source):
         self._is_path = "://" not in port
         self._device: tuple[int, int] | None = None  # what the port path named when opened
         self._base_wall = self._base_mono = 0.0
+        self._arrivals = FrameClock()
 
     @property
     def port_open(self) -> bool:
@@ -101,6 +109,7 @@ class SerialSource(Source):
     # -- the acquisition thread ---------------------------------------------------------
     def _run(self) -> None:
         self._base_wall, self._base_mono = self._clock(), time.monotonic()
+        self._arrivals = FrameClock()  # a new base: arrivals follow it, not the last run's
         self._open_capture()
         delay, lost, opened_before = self.reconnect_min, False, False
         try:
@@ -182,7 +191,7 @@ class SerialSource(Source):
                 continue
             # wall clock from a monotonic base: a system clock step cannot reorder frames
             mono = time.monotonic() if arrived is None else arrived
-            arrival = self._base_wall + (mono - self._base_mono)
+            arrival = self._arrivals.stamp(self._base_wall + (mono - self._base_mono))
             stamp = result.device_timestamp
             frame = Frame.build(
                 timestamp=stamp if stamp is not None else arrival,

@@ -1,11 +1,12 @@
 """The circuit simulator: scenario recordings from a small pump-and-circuit model.
 
-``simulate`` turns a scenario's noise-free course (see ``_circuit``) into a canonical
-telemetry DataFrame with sensor noise, slow physiological wander, transducer-flush
-spikes, sparse lab results and events; ``write_csv`` stores it as a recording and
-``stream_to_port`` plays it to a serial port in any device protocol. Each scenario tells
-its story (``Scenario.story``, ``Scenario.milestones``) in seconds from the start, the
-same for every seed, so rule tests can check that alerts fire when they should.
+``simulate`` turns a scenario's noise-free course (``_courses``, through the circuit model
+of ``_circuit``) into a canonical telemetry DataFrame with sensor noise, slow
+physiological wander, transducer-flush spikes, sparse lab results and events;
+``write_csv`` stores it as a recording and ``stream_to_port`` plays it to a serial port
+in any device protocol. Each scenario tells its story (``Scenario.story``,
+``Scenario.milestones``) in seconds from the start, the same for every seed, so rule
+tests can check that alerts fire when they should.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import serial
 
-from . import _circuit
+from . import _circuit, _courses
 from .contract import (
     CANONICAL_COLUMNS,
     EVENT,
@@ -32,6 +34,7 @@ from .contract import (
     epoch_seconds,
     to_datetime_utc,
 )
+from .encoders import FrameEncoder
 from .errors import SourceError, TelemetryError
 from .recording import write_dataframe
 
@@ -50,7 +53,7 @@ class Scenario:
 
     name: str
     description: str
-    build: Callable[[np.ndarray, float], _circuit.Course] = field(repr=False)
+    build: Callable[[np.ndarray, float], _courses.Course] = field(repr=False)
     min_duration_s: float = 0.0
 
     def milestones(self, duration_s: float = DEFAULT_DURATION_S) -> dict[str, float]:
@@ -78,10 +81,10 @@ class Scenario:
         t = np.arange(math.floor(duration_s)) * 1.0
         course = self.build(t, duration_s)
         texts = {w.key: w.text for w in course.watches}
-        out = [(0.0, "start", HEALTHY), (float(_circuit.BASELINE_S), "baseline_end", BASELINE)]
+        out = [(0.0, "start", HEALTHY), (float(_courses.BASELINE_S), "baseline_end", BASELINE)]
         out += [(when, key, text) for key, (when, text) in course.marks.items()]
-        out += [(when, key, texts[key]) for key, when in _circuit.watch_times(t, course).items()]
-        out += [(when, key, text) for key, (when, text) in _circuit.lab_crossings(course).items()]
+        out += [(when, key, texts[key]) for key, when in _courses.watch_times(t, course).items()]
+        out += [(when, key, text) for key, (when, text) in _courses.lab_crossings(course).items()]
         return sorted((e for e in out if e[0] < duration_s), key=lambda e: e[0])
 
 
@@ -89,8 +92,8 @@ HEALTHY = "healthy circuit: about 3200 rpm, 4.2 L/min, P1 -45, P2 200, P3 175, d
 BASELINE = "the first 30 minutes end (the delta P baseline window)"
 
 SCENARIOS: dict[str, Scenario] = {
-    b.__name__: Scenario(b.__name__, _circuit.description(b), b, _circuit.min_duration_s(b))
-    for b in _circuit.BUILDERS
+    b.__name__: Scenario(b.__name__, _courses.description(b), b, _courses.min_duration_s(b))
+    for b in _courses.BUILDERS
 }
 
 
@@ -170,7 +173,7 @@ def _normal_labs(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 
 def _measure(
-    spec: Scenario, course: _circuit.Course, t: np.ndarray, duration_s: float, seed: int
+    spec: Scenario, course: _courses.Course, t: np.ndarray, duration_s: float, seed: int
 ) -> dict[str, np.ndarray]:
     """Every telemetry channel at every sample time: model, wander, noise, flushes, faults."""
     slow, noise, bedside = _rng(seed, 1), _rng(seed, 2), _rng(seed, 4)
@@ -302,10 +305,6 @@ def stream_to_port(
     the first row is "now", keeping the rows' spacing in data time whatever the speed.
     Setting ``stop`` ends the stream early.
     """
-    import serial
-
-    from .protocols import FrameEncoder
-
     if not speed > 0:
         raise TelemetryError(
             f"The replay speed must be above 0, not {speed}; give e.g. 1 for real time."

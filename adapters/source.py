@@ -8,7 +8,6 @@ data" and "disconnected" are states of their own, never a silent gap.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,15 +41,9 @@ class SourceStatus:
     state: SourceState
     good_frames: int
     bad_frames: int
-    last_frame_monotonic: float | None
     reconnects: int
-    last_error: str | None
+    #: The latest problems, oldest first (at most 50): rejected input, errors, losses.
     recent_problems: tuple[str, ...]
-
-    def seconds_since_frame(self, now_monotonic: float | None = None) -> float | None:
-        if self.last_frame_monotonic is None:
-            return None
-        return (now_monotonic or time.monotonic()) - self.last_frame_monotonic
 
 
 class Source:
@@ -68,9 +61,7 @@ class Source:
         self._state = SourceState.STOPPED
         self._good = 0
         self._bad = 0
-        self._last_frame: float | None = None
         self._reconnects = 0
-        self._last_error: str | None = None
         self._problems: deque[str] = deque(maxlen=50)
         self._on_frame: FrameHandler | None = None
         self._stop = threading.Event()
@@ -108,9 +99,7 @@ class Source:
                 state=self._state,
                 good_frames=self._good,
                 bad_frames=self._bad,
-                last_frame_monotonic=self._last_frame,
                 reconnects=self._reconnects,
-                last_error=self._last_error,
                 recent_problems=tuple(self._problems),
             )
 
@@ -129,7 +118,6 @@ class Source:
     def _deliver(self, frame: Frame) -> None:
         with self._lock:
             self._good += 1
-            self._last_frame = time.monotonic()
             if self._state in NOT_DELIVERING:
                 self._state = SourceState.RECEIVING
         if self._on_frame is not None:
@@ -142,7 +130,6 @@ class Source:
 
     def _note_error(self, message: str) -> None:
         with self._lock:
-            self._last_error = message
             self._problems.append(message)
 
     def _count_reconnect(self) -> None:

@@ -25,7 +25,7 @@ from adapters.csv_reader import read_recording  # noqa: E402
 from adapters.recording import write_dataframe  # noqa: E402
 from adapters.replay import ReplaySource  # noqa: E402
 from adapters.simulator import simulate  # noqa: E402
-from monitor.buffer import TelemetryBuffer  # noqa: E402
+from monitor.runtime import TelemetryBuffer  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 

@@ -1,49 +1,76 @@
-"""The rules engine: alert rules, their thresholds, the alarm lifecycle, two engines.
+"""The rules engine: every clinical fact, the alarm lifecycle, two engines.
 
 No I/O here (no files but the shipped defaults, no SQLite, no threads, no Dash): frames
 or a DataFrame in, alarm transitions and episodes out (DESIGN.md sections 1 and 4).
 
+- One module per rule family, each with its frame-at-a-time and its whole-array half:
+  ``delta_p``, ``flow`` (flow_drop, flow_low), ``pressures``, ``hemolysis``,
+  ``data_stale``; :data:`RULES` lists them with their titles and channels.
 - :class:`IncrementalEngine`: a frame at a time, for live monitoring and replay.
-- :func:`analyze`: a whole recording at once, vectorised, for QA.
+- :func:`analyze`: a whole recording at once, vectorised, for QA; an :class:`Analysis`.
 - :func:`load_config`: the shipped ``defaults.toml`` with a site file merged over it.
+- What the page, the report and the central station ask for instead of restating it:
+  :func:`delta_p_reference_lines`, :func:`lab_limits`, :func:`resistance_in_force`,
+  :func:`match_acknowledgements`, :func:`alert_sort_key`, :func:`rule_title`.
 
 Both engines give the same episodes on the same data (tested on every simulator
-scenario).
+scenario and on messy random recordings).
 """
 
-from .baseline import Baseline
-from .batch import Analysis, analyze
-from .conditions import RULE_IDS, TECHNICAL_RULES
+from .acknowledgements import ACK_GRACE_S, match_acknowledgements
+from .baseline import Baseline, resistance_in_force
+from .batch import analyze
+from .catalog import RULE_CHANNELS, RULE_IDS, RULE_TITLES, RULES, TECHNICAL_RULES, rule_title
 from .config import ConfigError, RulesConfig, default_config, load_config
+from .definition import Rule
+from .delta_p import ReferenceLine, delta_p_reference_lines
 from .episodes import Episode, Gap
+from .hemolysis import LabLimit, lab_limits
 from .incremental import IncrementalEngine
 from .lifecycle import (
     Acknowledgement,
     AlertState,
+    AlertStatus,
     NothingToAcknowledge,
     Priority,
     Transition,
+    alert_sort_key,
 )
 from .recorded import analyze_incremental, frames_from
+from .result import Analysis
 
 __all__ = [
+    "ACK_GRACE_S",
+    "RULES",
+    "RULE_CHANNELS",
     "RULE_IDS",
+    "RULE_TITLES",
     "TECHNICAL_RULES",
     "Acknowledgement",
     "AlertState",
+    "AlertStatus",
     "Analysis",
     "Baseline",
     "ConfigError",
     "Episode",
     "Gap",
     "IncrementalEngine",
+    "LabLimit",
     "NothingToAcknowledge",
     "Priority",
+    "ReferenceLine",
+    "Rule",
     "RulesConfig",
     "Transition",
+    "alert_sort_key",
     "analyze",
     "analyze_incremental",
     "default_config",
+    "delta_p_reference_lines",
     "frames_from",
+    "lab_limits",
     "load_config",
+    "match_acknowledgements",
+    "resistance_in_force",
+    "rule_title",
 ]

@@ -8,17 +8,24 @@ after the start of monitoring, or after an ``oxygenator_change``, ``circuit_chan
 force from the first sample (usable or not) at or after the end of the window. Until
 then there is no ``delta_p_rise`` judgement. Both engines take the median with
 ``numpy.median`` of the same values in the same order, so they agree exactly.
+
+Both engines list every baseline started, in order: the one of the start of monitoring
+once its window opens, and one per baseline event (waiting, collecting or established).
+:func:`resistance_in_force` needs nothing else to say which baseline judged a moment:
+each established baseline holds from its ``established`` time until the next baseline's
+``reason_time``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from adapters.contract import BASELINE_EVENTS
+from adapters import BASELINE_EVENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +35,8 @@ class Baseline:
     ``state`` is ``waiting`` (no usable sample yet), ``collecting`` (the 30-minute window
     runs) or ``established``. ``resistance`` is the median delta P / flow (mmHg per
     L/min) over the window, ``delta_p_mmhg`` the median delta P. ``delta_p_now`` and
-    ``flow_now`` are filled in by the incremental engine's snapshot.
+    ``flow_now`` are filled in by the incremental engine's snapshot. ``samples``: how
+    many samples the medians are over (0 until established).
     """
 
     reason: str
@@ -38,9 +46,13 @@ class Baseline:
     delta_p_mmhg: float | None = None
     resistance: float | None = None
     samples: int = 0
-    user: str | None = None
     delta_p_now: float | None = None
     flow_now: float | None = None
+
+    @property
+    def listed(self) -> bool:
+        """Whether the engines list it: started by an event, or its window has opened."""
+        return self.reason_time is not None or self.window_start is not None
 
     @property
     def state(self) -> str:
@@ -65,7 +77,11 @@ class Baseline:
 
 
 class BaselineCollector:
-    """The baseline in force, fed a sample at a time (incremental engine)."""
+    """The baseline in force, fed a sample at a time (incremental engine).
+
+    ``history`` holds the baselines replaced so far that are listed (see
+    :attr:`Baseline.listed`), in their state when they were replaced.
+    """
 
     __slots__ = ("_delta_ps", "_end_us", "_resistances", "current", "history", "window_us")
 
@@ -76,6 +92,11 @@ class BaselineCollector:
         self._end_us: int | None = None
         self._delta_ps: list[float] = []
         self._resistances: list[float] = []
+
+    def baselines(self) -> list[Baseline]:
+        """Every baseline started so far, oldest first, the current one last."""
+        current = [self.current] if self.current.listed else []
+        return [*self.history, *current]
 
     def feed(self, t: float, t_us: int, delta_p, flow, usable: bool) -> float | None:
         """Take one sample; the baseline resistance in force for it (None: not yet)."""
@@ -101,13 +122,14 @@ class BaselineCollector:
             resistance=float(np.median(np.array(self._resistances))),
             samples=len(self._delta_ps),
         )
-        self.history.append(self.current)
         self._delta_ps, self._resistances = [], []
         return self.current.resistance
 
-    def restart(self, reason: str, time: float, user: str | None) -> None:
+    def restart(self, reason: str, time: float) -> None:
         """Discard the baseline: a new window opens at the next usable sample."""
-        self.current = Baseline(reason, time, None, user=user)
+        if self.current.listed:
+            self.history.append(self.current)
+        self.current = Baseline(reason, time, None)
         self._end_us = None
         self._delta_ps, self._resistances = [], []
 
@@ -134,7 +156,8 @@ def baseline_segments(
     """The baselines of a whole recording (batch engine), and the rows each one judges.
 
     ``event_rows`` are the rows with an event and ``event_kinds`` its normalised text; a
-    baseline event starts a new segment at its row.
+    baseline event starts a new segment at its row. Every listed baseline is returned,
+    established or not; only the established ones have a segment.
     """
     n = seconds.size
     reasons = {
@@ -150,18 +173,50 @@ def baseline_segments(
             reason, reason_time = reasons[start], float(seconds[start])
         rows = start + np.flatnonzero(usable[start:stop])
         if rows.size == 0:
+            if reason_time is not None:
+                baselines.append(Baseline(reason, reason_time, None))
             continue
+        window_start = float(seconds[rows[0]])
         window_end = times_us[rows[0]] + window_us
         established = start + int(np.searchsorted(times_us[start:stop], window_end, "left"))
         if established >= stop:
+            baselines.append(Baseline(reason, reason_time, window_start))
             continue
         inside = rows[times_us[rows] < window_end]
         baseline = Baseline(
-            reason, reason_time, float(seconds[rows[0]]), float(seconds[established]),
-            float(np.median(delta_p[inside])), float(np.median(delta_p[inside] / flow[inside])),
-            int(inside.size),
-        )  # fmt: skip
+            reason=reason,
+            reason_time=reason_time,
+            window_start=window_start,
+            established=float(seconds[established]),
+            delta_p_mmhg=float(np.median(delta_p[inside])),
+            resistance=float(np.median(delta_p[inside] / flow[inside])),
+            samples=int(inside.size),
+        )
         baselines.append(baseline)
         end_time = float(seconds[stop]) if stop < n else None
         segments.append(Segment(rows[rows >= established], baseline.resistance, end_time))
     return segments, baselines
+
+
+def resistance_in_force(baselines: Sequence[Baseline]) -> Callable[[np.ndarray], np.ndarray]:
+    """Baseline resistance (mmHg per L/min) in force at given POSIX seconds, NaN where none.
+
+    ``baselines`` as the engines list them (``IncrementalEngine.baselines()``,
+    ``Analysis.baselines``): each established baseline holds from its ``established``
+    time until the next baseline's ``reason_time``; before the first, there is none.
+    """
+    spans = []
+    for i, base in enumerate(baselines):
+        if base.resistance is None or base.established is None:
+            continue
+        later = baselines[i + 1].reason_time if i + 1 < len(baselines) else None
+        spans.append((base.established, np.inf if later is None else later, base.resistance))
+
+    def in_force(seconds: np.ndarray) -> np.ndarray:
+        times = np.asarray(seconds, dtype="float64")
+        out = np.full(times.shape, np.nan)
+        for start, end, resistance in spans:
+            out[(times >= start) & (times < end)] = resistance
+        return out
+
+    return in_force

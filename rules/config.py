@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from adapters.errors import TelemetryError
+from adapters import TelemetryError
 
 PRIORITY_NAMES = ("low", "medium", "high")
 

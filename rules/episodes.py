@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.contract import format_timestamp
+from adapters import format_timestamp
 
 from .lifecycle import Priority
 
@@ -66,12 +66,6 @@ class Gap:
     start: float
     end: float
     seconds: float
-
-
-def sort_key(episode: Episode) -> tuple:
-    from .conditions import RULE_IDS
-
-    return (episode.start, RULE_IDS.index(episode.rule), episode.priority.level)
 
 
 class EpisodeTracker:
@@ -122,9 +116,15 @@ class EpisodeTracker:
     def _episode(self, level: int, entry: list, end: float | None) -> Episode:
         start, peak, message, threshold = entry
         return Episode(
-            self.rule, Priority.of_level(level), start, end,
-            None if peak is None else float(peak), message, threshold, self.unit,
-        )  # fmt: skip
+            rule=self.rule,
+            priority=Priority.of_level(level),
+            start=start,
+            end=end,
+            peak=None if peak is None else float(peak),
+            message=message,
+            threshold=threshold,
+            unit=self.unit,
+        )
 
     def episodes(self) -> list[Episode]:
         """Closed episodes, then those still open (end None)."""

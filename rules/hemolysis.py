@@ -1,66 +1,70 @@
-"""The hemolysis rule: laboratory markers, judged a result at a time (CLINICAL.md).
+"""The hemolysis rule, both halves: laboratory markers, judged a result at a time.
 
-Lab results are few (a handful a day), so both engines feed the same
-:class:`HemolysisRule` object, in time order: the batch engine loops over the
-recording's results, the incremental engine passes each one on as it arrives. No
-on-delay (a result is a single fact); a marker's level holds until a later result of
-the same marker changes it.
+Lab results are few (a handful a day), so both halves are one object fed results in
+time order (:class:`HemolysisState`): the incremental engine passes each result on as
+it arrives (a lab channel in a frame, or :meth:`IncrementalEngine.add_lab`), the batch
+half feeds it the recording's results. No on-delay (a result is a single fact); a
+marker's level holds until a later result of the same marker changes it. The limits
+are CLINICAL.md's (``[hemolysis]`` in ``defaults.toml``); a result is validated where
+every lab result is, ``adapters.labs.lab_value``.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from adapters.contract import CHANNEL_BY_NAME, LAB_COLUMNS, TIMESTAMP, epoch_seconds
-from adapters.errors import TelemetryError
+from adapters import LAB_COLUMNS, TIMESTAMP, LabError, TelemetryError, epoch_seconds, lab_value
 
-from .conditions import HIGH, LOW, MEDIUM, fmt
+from .columns import Columns
 from .config import RulesConfig
+from .definition import Findings, Rule, RuleState, Setup
 from .episodes import EpisodeTracker
-from .lifecycle import AlertLifecycle, Transition
+from .lifecycle import AlertLifecycle, AlertState, Transition
+from .threshold import HIGH, LOW, MEDIUM, fmt
 
-#: Lab analytes: canonical column -> (short label, unit).
+PFHB = "plasma_free_hb_mg_dl"
+#: Lab analytes: canonical column -> (short label, unit), as the messages name them.
 LAB_ANALYTES: dict[str, tuple[str, str]] = {
-    "plasma_free_hb_mg_dl": ("plasma free Hb", "mg/dL"),
+    PFHB: ("plasma free Hb", "mg/dL"),
     "ldh_u_l": ("LDH", "U/L"),
     "haptoglobin_mg_dl": ("haptoglobin", "mg/dL"),
     "bilirubin_mg_dl": ("bilirubin", "mg/dL"),
 }
-#: Names a person or a lab file may use for an analyte.
-ANALYTE_ALIASES: dict[str, str] = {
-    **{name: name for name in LAB_ANALYTES},
-    "pfhb": "plasma_free_hb_mg_dl",
-    "plasma_free_hb": "plasma_free_hb_mg_dl",
-    "plasma free hb": "plasma_free_hb_mg_dl",
-    "ldh": "ldh_u_l",
-    "haptoglobin": "haptoglobin_mg_dl",
-    "bilirubin": "bilirubin_mg_dl",
-    "total_bilirubin": "bilirubin_mg_dl",
-}
 
 
-def canonical_analyte(name: str) -> str | None:
-    return ANALYTE_ALIASES.get(name.strip().lower())
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabLimit:
+    """A lab limit line for a trend: the analyte, the value, and its text."""
+
+    analyte: str
+    value: float
+    text: str
 
 
-def check_lab(analyte: str, value: float) -> str:
-    """The canonical name of a result entered by hand; ValueError if it cannot be used."""
-    name = canonical_analyte(analyte)
-    if name is None:
-        raise ValueError(
-            f"Unknown lab analyte {analyte!r}; use plasma_free_hb_mg_dl (pfhb), ldh_u_l, "
-            "haptoglobin_mg_dl or bilirubin_mg_dl."
-        )
-    channel = CHANNEL_BY_NAME[name]
-    if not channel.low <= value <= channel.high:
-        raise ValueError(
-            f"A {channel.label} of {value:g} {channel.unit} is outside the plausible "
-            f"range {channel.low:g} to {channel.high:g} {channel.unit}; check the value."
-        )
-    return name
+def lab_limits(config: RulesConfig) -> tuple[LabLimit, ...]:
+    """The hemolysis limits in force, as lines on the lab trend."""
+    c = config.hemolysis
+    return (
+        LabLimit(
+            analyte=PFHB, value=c.pfhb_medium_mg_dl, text=f"PfHb {c.pfhb_medium_mg_dl:g} mg/dL"
+        ),
+        LabLimit(analyte=PFHB, value=c.pfhb_high_mg_dl, text=f"PfHb {c.pfhb_high_mg_dl:g} mg/dL"),
+        LabLimit(analyte="ldh_u_l", value=c.ldh_limit_u_l, text=f"LDH {c.ldh_limit_u_l:g} U/L"),
+        LabLimit(
+            analyte="haptoglobin_mg_dl",
+            value=c.haptoglobin_low_mg_dl,
+            text=f"haptoglobin {c.haptoglobin_low_mg_dl:g} mg/dL",
+        ),
+        LabLimit(
+            analyte="bilirubin_mg_dl",
+            value=c.bilirubin_high_mg_dl,
+            text=f"bilirubin {c.bilirubin_high_mg_dl:g} mg/dL",
+        ),
+    )
 
 
 class HemolysisMarkers:
@@ -85,7 +89,7 @@ class HemolysisMarkers:
         """Take one result (canonical analyte name, value in its canonical unit)."""
         c = self.cfg
         level, limit = 0, ""
-        if analyte == "plasma_free_hb_mg_dl":
+        if analyte == PFHB:
             previous = self.latest.get(analyte)
             if value >= c.pfhb_high_mg_dl:
                 level, limit = HIGH, f"limit {fmt(c.pfhb_high_mg_dl)} mg/dL"
@@ -133,7 +137,7 @@ class HemolysisMarkers:
 
     @property
     def value(self) -> float:
-        return self.latest.get("plasma_free_hb_mg_dl", math.nan)
+        return self.latest.get(PFHB, math.nan)
 
     def threshold_of(self, level: int) -> float | None:
         c = self.cfg
@@ -141,7 +145,7 @@ class HemolysisMarkers:
             return c.pfhb_high_mg_dl
         if level == MEDIUM:
             return c.pfhb_medium_mg_dl
-        return c.pfhb_trend_floor_mg_dl if self.levels["plasma_free_hb_mg_dl"] else None
+        return c.pfhb_trend_floor_mg_dl if self.levels[PFHB] else None
 
     def message(self) -> str:
         parts = []
@@ -151,16 +155,16 @@ class HemolysisMarkers:
         return "; ".join(parts) if parts else "hemolysis markers within limits"
 
 
-class HemolysisRule:
-    """The hemolysis alert, fed one result at a time.
+class HemolysisState(RuleState):
+    """The hemolysis alert, fed one result at a time (both engines use it)."""
 
-    Lab results are few (a handful a day), so both engines use this same object: the
-    batch engine simply feeds it the recording's results in time order.
-    """
+    __slots__ = ("life", "markers", "rule", "track")
+    reads = LAB_COLUMNS
 
-    def __init__(self, config: RulesConfig, latching: frozenset[int]) -> None:
-        self.markers = HemolysisMarkers(config)
-        self.life = AlertLifecycle("hemolysis", latching)
+    def __init__(self, setup: Setup) -> None:
+        self.rule = "hemolysis"
+        self.markers = HemolysisMarkers(setup.config)
+        self.life = AlertLifecycle("hemolysis", setup.latching)
         self.track = EpisodeTracker("hemolysis", "mg/dL", (LOW, MEDIUM, HIGH))
 
     def add(self, analyte: str, value: float, time: float) -> list[Transition]:
@@ -174,28 +178,49 @@ class HemolysisRule:
             threshold = markers.threshold_of(level or old)
             out = life.set_level(time, level, markers.value, threshold, None, message)
             track.change(time, old, level, lambda lv: message, markers.threshold_of)
-        if track.open and analyte == "plasma_free_hb_mg_dl":
+        if track.open and analyte == PFHB:
             track.observe(value)
         return out
 
+    def enter(
+        self, analyte: str, value: float | str, time: float, unit: str | None = None
+    ) -> list[Transition]:
+        """A result entered by hand: validated as every lab result is, then judged.
 
-def lab_results(cols, labs: pd.DataFrame | None) -> list[tuple[float, str, float]]:
-    """Lab results in the batch engine's clean columns and in ``labs``, in time order."""
+        ``adapters.labs.LabError`` (a ValueError) with a sentence if it cannot be used.
+        """
+        name, number = lab_value(analyte, value, unit)
+        return self.add(name, number, time)
+
+    def step(self, t, t_us, values, clean, out) -> None:
+        for name in LAB_COLUMNS:
+            value = clean[name]
+            if value is not None:
+                out += self.add(name, value, t)
+
+    def alert(self, include_pending: bool, now: float) -> AlertState | None:
+        return self.life.snapshot(self.markers.value, self.life.message)
+
+
+def lab_results(cols: Columns) -> list[tuple[float, str, float]]:
+    """(time, analyte, value) of the recording's lab columns and its lab table, in time
+    order (at one time, the recording's results first, in contract order)."""
     results = []
     for rank, name in enumerate(LAB_COLUMNS):
-        rows = np.flatnonzero(cols.valid(name))
-        for row in rows.tolist():
+        for row in np.flatnonzero(cols.valid(name)).tolist():
             results.append(
                 (row, rank, float(cols.seconds[row]), name, float(cols.clean[name][row]))
             )
     out = [(t, name, value) for _, _, t, name, value in sorted(results)]
-    if labs is not None and len(labs):
-        out = sorted(out + lab_table(labs), key=lambda r: r[0])
+    if cols.labs is not None and len(cols.labs):
+        out = sorted(out + lab_table(cols.labs), key=lambda r: r[0])
     return out
 
 
 def lab_table(labs: pd.DataFrame) -> list[tuple[float, str, float]]:
-    """(time, canonical analyte, value) of a long lab table; implausible values dropped."""
+    """(time, canonical analyte, value in its unit) of a long lab table
+    (``timestamp, analyte, value[, unit]``); results with an unusable value are dropped
+    (an artifact), an unknown analyte or unit is a TelemetryError."""
     missing = {TIMESTAMP, "analyte", "value"} - set(labs.columns)
     if missing:
         raise TelemetryError(
@@ -205,21 +230,33 @@ def lab_table(labs: pd.DataFrame) -> list[tuple[float, str, float]]:
     seconds = epoch_seconds(labs[TIMESTAMP])
     values = pd.to_numeric(labs["value"], errors="coerce").to_numpy(dtype="float64")
     units = labs["unit"].fillna("").astype(str).tolist() if "unit" in labs else [""] * len(labs)
+    analytes = labs["analyte"].astype(str).tolist()
     out = []
     for t, analyte, value, unit in zip(
-        seconds.tolist(), labs["analyte"].astype(str).tolist(), values.tolist(), units, strict=True
+        seconds.tolist(), analytes, values.tolist(), units, strict=True
     ):
-        name = canonical_analyte(analyte)
-        if name is None:
-            raise TelemetryError(
-                f"Unknown lab analyte {analyte!r}; use plasma_free_hb_mg_dl (pfhb), ldh_u_l, "
-                "haptoglobin_mg_dl or bilirubin_mg_dl."
-            )
-        channel = CHANNEL_BY_NAME[name]
-        if unit.strip() and unit.strip().lower() != channel.unit.lower():
-            raise TelemetryError(
-                f"A {channel.label} result is in {unit!r}, not {channel.unit}; convert it first."
-            )
-        if channel.low <= value <= channel.high:  # an implausible result is an artifact
-            out.append((t, name, value))
+        try:
+            name, value = lab_value(analyte, value, unit)
+        except LabError as exc:
+            if exc.column == "value":
+                continue
+            raise
+        out.append((t, name, value))
     return out
+
+
+def hemolysis_findings(cols: Columns, setup: Setup) -> Findings:
+    """The hemolysis episodes of a recording's lab results and its lab table."""
+    state = HemolysisState(setup)
+    for t, name, value in lab_results(cols):
+        state.add(name, value, t)
+    return Findings(state.track.episodes())
+
+
+HEMOLYSIS = Rule(
+    rule="hemolysis",
+    title="Hemolysis",
+    channels=(PFHB,),
+    incremental=HemolysisState,
+    batch=hemolysis_findings,
+)

@@ -1,8 +1,9 @@
-"""The alarm lifecycle: priorities, transitions, acknowledgement and latching.
+"""The alarm lifecycle: priorities, alert states, transitions, acknowledgement and latching.
 
 A rule's alert is at the highest of its active priority levels (when a level is
-active is decided in ``timing.py``). :class:`AlertLifecycle` turns its changes into :class:`Transition` records (DESIGN.md section 4): normal -> pending ->
-active -> cleared; an acknowledgement records who, when, their role and a note; a
+active is decided in ``timing.py``). :class:`AlertLifecycle` turns its changes into
+:class:`Transition` records (DESIGN.md section 4): normal -> pending -> active ->
+cleared, each an :class:`AlertStatus`; an acknowledgement records who, when, their role and a note; a
 latching priority (high by default) that clears before anyone acknowledged it stays
 shown as "cleared, unacknowledged"; escalation to a higher priority makes an
 acknowledged alert unacknowledged again.
@@ -32,6 +33,16 @@ _PRIORITIES = (Priority.LOW, Priority.MEDIUM, Priority.HIGH)
 _LEVEL = {p: i + 1 for i, p in enumerate(_PRIORITIES)}
 
 
+class AlertStatus(StrEnum):
+    """Where an alert stands; equal to its value as a plain string (``"active"``)."""
+
+    NORMAL = "normal"  # no alert: a pending condition went away before its on-delay
+    PENDING = "pending"  # the condition is met and its on-delay runs
+    ACTIVE = "active"
+    ACKNOWLEDGED = "acknowledged"
+    CLEARED = "cleared"  # the condition cleared; shown while latched, unacknowledged
+
+
 class NothingToAcknowledge(ValueError):
     """Raised when an acknowledgement names a rule with no alert waiting for one."""
 
@@ -50,7 +61,7 @@ class Transition:
     time: float
     rule: str
     priority: Priority
-    state: str
+    state: AlertStatus
     value: float | None
     threshold: float | None
     baseline: float | None
@@ -58,6 +69,10 @@ class Transition:
     user: str | None = None
     role: str | None = None
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        if type(self.state) is not AlertStatus:  # a caller's plain string
+            object.__setattr__(self, "state", AlertStatus(self.state))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +90,32 @@ class Acknowledgement:
     def transition(self) -> Transition:
         """The alarm-log record of this acknowledgement."""
         return Transition(
-            self.time, self.rule, self.priority, "acknowledged", None, None, None,
-            self.message, self.user, self.role, self.note,
-        )  # fmt: skip
+            time=self.time,
+            rule=self.rule,
+            priority=self.priority,
+            state=AlertStatus.ACKNOWLEDGED,
+            value=None,
+            threshold=None,
+            baseline=None,
+            message=self.message,
+            user=self.user,
+            role=self.role,
+            note=self.note,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class AlertState:
     """What the page shows for one rule's alert right now.
 
-    ``state`` is ``active``, ``acknowledged`` or ``cleared`` (cleared but latched,
-    waiting for an acknowledgement); ``since`` is when the alert reached its current
-    priority, or when it cleared.
+    ``state`` is ``active``, ``acknowledged``, ``cleared`` (cleared but latched, waiting
+    for an acknowledgement) or, when asked for, ``pending``; ``since`` is when the alert
+    reached its current priority, or when it cleared.
     """
 
     rule: str
     priority: Priority
-    state: str
+    state: AlertStatus
     latched: bool
     since: float
     value: float | None
@@ -100,14 +124,36 @@ class AlertState:
     acknowledgement: Acknowledgement | None = None
     technical: bool = False
 
+    def __post_init__(self) -> None:
+        if type(self.state) is not AlertStatus:  # a caller's plain string
+            object.__setattr__(self, "state", AlertStatus(self.state))
+
+
+def alert_sort_key(alert: AlertState) -> tuple[int, bool, float]:
+    """The order alerts are shown in: most urgent priority first, cleared ones after the
+    others of their priority, then oldest first."""
+    return (-alert.priority.level, alert.state == AlertStatus.CLEARED, alert.since)
+
 
 class AlertLifecycle:
     """The mutable alert state of one rule in the incremental engine."""
 
     __slots__ = (
-        "ack", "baseline", "cleared_at", "latched", "latching", "level", "message", "pending",
-        "rule", "since", "technical", "threshold", "unacked_max", "value",
-    )  # fmt: skip
+        "ack",
+        "baseline",
+        "cleared_at",
+        "latched",
+        "latching",
+        "level",
+        "message",
+        "pending",
+        "rule",
+        "since",
+        "technical",
+        "threshold",
+        "unacked_max",
+        "value",
+    )
 
     def __init__(self, rule: str, latching: frozenset[int], technical: bool = False) -> None:
         self.rule = rule
@@ -128,7 +174,14 @@ class AlertLifecycle:
 
     def _record(self, time, level, state, value, threshold, baseline, message) -> Transition:
         return Transition(
-            time, self.rule, Priority.of_level(level), state, value, threshold, baseline, message
+            time=time,
+            rule=self.rule,
+            priority=Priority.of_level(level),
+            state=state,
+            value=value,
+            threshold=threshold,
+            baseline=baseline,
+            message=message,
         )
 
     def set_pending(
@@ -139,9 +192,11 @@ class AlertLifecycle:
             return []
         previous, self.pending = self.pending, level
         if level and not previous:
-            return [self._record(time, level, "pending", value, threshold, None, message)]
+            return [self._record(time, level, AlertStatus.PENDING, value, threshold, None, message)]
         if previous and not level:
-            return [self._record(time, previous, "normal", value, threshold, None, message)]
+            return [
+                self._record(time, previous, AlertStatus.NORMAL, value, threshold, None, message)
+            ]
         return []
 
     def set_level(
@@ -164,22 +219,30 @@ class AlertLifecycle:
                 self.ack = None  # escalation (or a new alert) needs a new acknowledgement
             if self.ack is None:
                 self.unacked_max = max(self.unacked_max, level)
-            return [self._record(time, level, "active", value, threshold, baseline, message)]
+            return [
+                self._record(time, level, AlertStatus.ACTIVE, value, threshold, baseline, message)
+            ]
         self.cleared_at = time
         self.latched = self.unacked_max in self.latching
         if not self.latched:
             self.ack = None
-        return [self._record(time, previous, "cleared", value, threshold, baseline, message)]
+        return [
+            self._record(time, previous, AlertStatus.CLEARED, value, threshold, baseline, message)
+        ]
 
     def end(self, time: float, message: str) -> list[Transition]:
         """End the alert outright (its reference was re-established): no latch remains."""
         out = []
         if self.level:
             out.append(
-                self._record(time, self.level, "cleared", self.value, self.threshold, None, message)
+                self._record(
+                    time, self.level, AlertStatus.CLEARED, self.value, self.threshold, None, message
+                )
             )
         elif self.latched:
-            out.append(self._record(time, self.unacked_max, "cleared", None, None, None, message))
+            out.append(
+                self._record(time, self.unacked_max, AlertStatus.CLEARED, None, None, None, message)
+            )
         self.level = self.pending = self.unacked_max = 0
         self.latched = False
         self.ack = None
@@ -210,13 +273,27 @@ class AlertLifecycle:
         """The page's view, with the live ``value`` and ``message`` while active."""
         if self.level:
             return AlertState(
-                self.rule, Priority.of_level(self.level),
-                "acknowledged" if self.ack is not None else "active", False, self.since,
-                value, self.threshold, message, self.ack, self.technical,
-            )  # fmt: skip
+                rule=self.rule,
+                priority=Priority.of_level(self.level),
+                state=AlertStatus.ACTIVE if self.ack is None else AlertStatus.ACKNOWLEDGED,
+                latched=False,
+                since=self.since,
+                value=value,
+                threshold=self.threshold,
+                message=message,
+                acknowledgement=self.ack,
+                technical=self.technical,
+            )
         if self.latched:
             return AlertState(
-                self.rule, Priority.of_level(self.unacked_max), "cleared", True,
-                self.cleared_at, self.value, self.threshold, self.message, None, self.technical,
-            )  # fmt: skip
+                rule=self.rule,
+                priority=Priority.of_level(self.unacked_max),
+                state=AlertStatus.CLEARED,
+                latched=True,
+                since=self.cleared_at,
+                value=self.value,
+                threshold=self.threshold,
+                message=self.message,
+                technical=self.technical,
+            )
         return None

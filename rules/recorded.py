@@ -14,12 +14,12 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from adapters.contract import EVENT, NUMERIC_COLUMNS, TIMESTAMP, Frame, epoch_seconds
+from adapters import EVENT, NUMERIC_COLUMNS, TIMESTAMP, Frame, epoch_seconds
 
-from .batch import Analysis
 from .config import RulesConfig, default_config
 from .hemolysis import lab_table
 from .incremental import IncrementalEngine
+from .result import Analysis
 
 
 def frames_from(data: pd.DataFrame) -> Iterator[Frame]:

@@ -169,6 +169,42 @@ def medians_at(
     return out
 
 
+def _loop_beats_pandas(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether :func:`medians_at` on ``rows`` is cheaper than a pandas rolling median.
+
+    The loop pays per row, and per value it slides in and out of its window (or for a
+    rebuild, whichever is cheaper); pandas pays per sample of the whole recording.
+    Weights measured on a 7-day 1 Hz recording (pandas about 0.35 µs per sample, an
+    insertion about 0.35 µs, a rebuild about a quarter of that per value).
+    """
+    if rows.size < 2:
+        return True
+    picked_starts, picked_ends = starts[rows], ends[rows]
+    slide = np.diff(picked_starts) + np.diff(picked_ends)
+    rebuild = (picked_ends - picked_starts)[1:] / 4.0
+    values = float(np.minimum(slide, rebuild).sum())
+    return values + 15.0 * rows.size < starts.size
+
+
+def medians_before(
+    times_us: np.ndarray,
+    window_us: int,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    rows: np.ndarray,
+    *columns: np.ndarray,
+) -> list[np.ndarray]:
+    """The median over [t - window, t) of each of ``columns`` at ``rows`` (ascending),
+    whichever way is cheaper there: :func:`medians_at` over the rows, or pandas'
+    rolling median over the whole recording (the same numbers either way).
+
+    ``starts`` and ``ends`` are every sample's window (:func:`window_bounds`).
+    """
+    if _loop_beats_pandas(starts, ends, rows):
+        return [medians_at(values, starts, ends, rows) for values in columns]
+    return [rolling_median_before(times_us, values, window_us)[rows] for values in columns]
+
+
 def oldest_before(times_us: np.ndarray, valid: np.ndarray, window_us: int) -> np.ndarray:
     """Time of the oldest valid sample in [t - window, t) at each sample, or -1 if none."""
     n = times_us.size

@@ -6,11 +6,9 @@ import json
 
 import numpy as np
 
-from adapters import Frame
-from adapters.source import Source
-from monitor.app import create_app
-from monitor.buffer import TelemetryBuffer
-from monitor.session import Session, SessionRegistry
+from adapters import FakeSource, Frame
+from monitor.runtime import Session, SessionRegistry, TelemetryBuffer
+from monitor.web.app import create_app
 
 TREND_OUTPUTS = [("trends", "extendData"), ("trends", "figure"), ("cursor", "data")]
 STATUS_OUTPUTS = [
@@ -21,15 +19,6 @@ STATUS_OUTPUTS = [
     ("sound-holder", "children"),
     ("panel-signature", "data"),
 ]
-
-
-class IdleSource(Source):
-    """A source that delivers nothing: the buffer is filled by the test itself."""
-
-    kind = "replay"
-
-    def _run(self) -> None:
-        self._stop.wait()
 
 
 def filled_session(hours: float, rate_hz: float = 1.0) -> Session:
@@ -51,7 +40,7 @@ def filled_session(hours: float, rate_hz: float = 1.0) -> Session:
                 },
             )
         )
-    return Session(IdleSource("test source"), buffer=buffer)
+    return Session(FakeSource("test source"), buffer=buffer)
 
 
 def client_for(session: Session):
@@ -82,6 +71,7 @@ def trend_refresh(client, cursor: dict, window_seconds: float | None):
         [
             {"id": "refresh", "property": "n_intervals", "value": 5},
             {"id": "window", "property": "data", "value": {"seconds": window_seconds}},
+            {"id": "tabs", "property": "value", "value": "bedside"},
         ],
         [
             {"id": "cursor", "property": "data", "value": cursor},

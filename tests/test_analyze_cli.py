@@ -314,7 +314,8 @@ HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)"]
 
 
 def test_csv_output_neutralises_formula_injection():
-    from monitor.analysis import SessionAnalysis, to_csv
+    from monitor.reports import SessionAnalysis
+    from monitor.reports.formats import to_csv
     from rules import Episode, Priority
     from rules import analyze as run_rules
 

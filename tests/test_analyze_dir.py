@@ -18,8 +18,8 @@ import pytest
 
 from adapters.recording import write_dataframe
 from adapters.simulator import simulate
-from monitor.analysis import episode_counts, run_analysis
-from monitor.batch_cli import COUNT_COLUMNS, SUMMARY_COLUMNS, TerminalProgress, analyze_folder
+from monitor.reports import episode_counts, run_analysis
+from monitor.reports.folder import COUNT_COLUMNS, SUMMARY_COLUMNS, TerminalProgress, analyze_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_streams"

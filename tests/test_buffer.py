@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from adapters import Frame
-from monitor.buffer import TelemetryBuffer
+from monitor.runtime import TelemetryBuffer
 
 T0 = 1_767_254_400.0  # 2026-01-01T08:00:00Z
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.downsample import series
+from monitor.present.downsample import series
 
 GAP_MS = 10_000
 

@@ -71,3 +71,22 @@ def test_page_shows_trends_and_values_that_update_as_frames_arrive(page, replay_
     } <= set(names)
     assert page.inner_text("#connection-state") == "receiving"
     assert "ramp.csv" in page.inner_text("#source-description")
+
+
+def test_trends_are_whole_after_a_visit_to_the_qa_tab(page, replay_server):
+    page.goto(replay_server)
+    page.wait_for_selector("#trends .js-plotly-plot")
+    time.sleep(2.5)  # several refreshes extend the figure
+    page.click("text=QA workspace")
+    time.sleep(1.5)
+    page.click("text=Bedside")
+    page.wait_for_selector("#trends .js-plotly-plot")
+    time.sleep(1.5)  # the redraw after the tab is shown, then an extension or two
+    first, last, count = page.evaluate(
+        """(() => { const x = document.querySelector('#trends .js-plotly-plot').data[0].x
+                   .filter(v => v !== null);
+           return [x[0], x[x.length - 1], x.length]; })()"""
+    )
+    # every frame from the start is drawn once: no hole where the tab was away, no repeat
+    assert first == T0 * 1000
+    assert count == round((last - first) / 1000) + 1

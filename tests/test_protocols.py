@@ -9,22 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.contract import CHANNEL_BY_NAME, EVENT_KINDS, NUMERIC_COLUMNS
+from adapters.encoders import FrameEncoder
 from adapters.errors import SourceError
 from adapters.profiles import CANONICAL, GENERIC, KEYVALUE
 from adapters.protocols import (
-    ETX,
     MAX_LINE,
-    PROTOCOLS,
-    STX,
     BadFrame,
     DelimitedParser,
     FramedParser,
-    FrameEncoder,
     KeyValueParser,
     ParsedFrame,
     make_parser,
     protocol_for_profile,
 )
+from adapters.wire import ETX, PROTOCOLS, STX
 
 TYPICAL = {
     "pump_speed_rpm": 3100.0,

@@ -13,10 +13,8 @@ import pytest
 
 from adapters.csv_reader import read_recording
 from adapters.replay import ReplaySource
-from monitor.auth import Users
-from monitor.catalog import Catalog, CatalogError
-from monitor.session import Session
-from monitor.store import AlarmStore
+from monitor.runtime import Catalog, CatalogError, Session
+from monitor.store import AlarmStore, Users
 from rules import IncrementalEngine, analyze
 from tests.browser import free_port, start_monitor, stop, wait_for_http
 
@@ -65,14 +63,14 @@ def _post(client, outputs, inputs, state, changed):
 
 
 def test_path_traversal_through_the_open_callback_is_refused(tmp_path):
-    from monitor.app import create_app
-    from monitor.session import SessionRegistry
-    from tests.dash_requests import IdleSource
+    from adapters import FakeSource
+    from monitor.runtime import SessionRegistry
+    from monitor.web.app import create_app
 
     store = AlarmStore(tmp_path)
     Users(store).add("quinn", "qa", "9999")
     registry = SessionRegistry()
-    registry.add(Session(IdleSource("idle"), store=store))
+    registry.add(Session(FakeSource("idle"), store=store))
     catalog = Catalog({"recordings": tmp_path / "recordings", "samples": SAMPLES})
     app = create_app(registry, users=Users(store), secret=b"k" * 32, catalog=catalog)
     client = app.server.test_client()
@@ -125,11 +123,12 @@ def test_replay_at_600x_gives_the_batch_engine_episodes():
 def qa_page(tmp_path):
     """A monitor replaying the stable sample, and a function signing a page in as QA."""
     data_dir = tmp_path / "data"
-    subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "users", "add", "quinn", "--role", "qa", "--pin", "9999",
-         "--data-dir", str(data_dir)],
-        check=True, capture_output=True, cwd=ROOT,
-    )  # fmt: skip
+    for name, pin in (("quinn", "9999"), ("rita", "8888")):
+        subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "users", "add", name, "--role", "qa",
+             "--pin", pin, "--data-dir", str(data_dir)],
+            check=True, capture_output=True, cwd=ROOT,
+        )  # fmt: skip
     port = free_port()
     process = start_monitor(
         ["run", "--replay", str(SAMPLES / "stable.csv"), "--port", str(port), "--data-dir", str(data_dir)],
@@ -137,14 +136,14 @@ def qa_page(tmp_path):
     )  # fmt: skip
     wait_for_http(f"http://127.0.0.1:{port}/", process=process)
 
-    def sign_in(page) -> None:
+    def sign_in(page, name: str = "quinn", pin: str = "9999") -> None:
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("#login-user")
-        page.fill("#login-user", "quinn")
-        page.fill("#login-pin", "9999")
+        page.fill("#login-user", name)
+        page.fill("#login-pin", pin)
         page.click("#login-submit")
         page.wait_for_function(
-            "document.querySelector('#user-name')?.innerText.startsWith('quinn')"
+            f"document.querySelector('#user-name')?.innerText.startsWith('{name}')"
         )
 
     yield sign_in
@@ -201,3 +200,56 @@ def test_qa_user_analyses_every_sample_with_progress_in_the_page(qa_page, page):
     assert holder.get_attribute("data-done") == str(expected)
     assert page.locator("#batch-table tr").count() == expected + 1
     assert "stable.csv" in page.inner_text("#batch-table")
+
+
+def open_in_page(page, key: str) -> None:
+    page.click("text=QA workspace")
+    page.wait_for_selector("#qa-recording-table")
+    page.click(f'[data-key="{key}"]')
+    page.wait_for_selector('#qa-open-result[data-result="opened"]', timeout=30_000)
+
+
+@pytest.mark.browser
+def test_two_qa_users_in_two_browsers_each_see_the_recording_they_opened(qa_page, browser):
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
+    try:
+        quinn, rita = (context.new_page() for context in contexts)
+        qa_page(quinn, "quinn", "9999")
+        qa_page(rita, "rita", "8888")
+        open_in_page(quinn, "samples/return_line_kink.csv")
+        open_in_page(rita, "samples/pump_head_thrombosis.csv")
+        for page, name in ((quinn, "return_line_kink.csv"), (rita, "pump_head_thrombosis.csv")):
+            page.click("text=Bedside")
+            page.wait_for_function(
+                f"document.querySelector('#bed-label')?.innerText === 'QA replay: {name}'",
+                timeout=15_000,
+            )
+        time.sleep(2.5)  # several refreshes later, each still sees their own
+        assert quinn.inner_text("#bed-label") == "QA replay: return_line_kink.csv"
+        assert rita.inner_text("#bed-label") == "QA replay: pump_head_thrombosis.csv"
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.mark.browser
+def test_qa_workspace_says_what_to_do_before_a_recording_is_open_and_stays_dark(qa_page, page):
+    qa_page(page)
+    page.click("text=QA workspace")
+    page.wait_for_selector("#qa-session-empty")
+    assert "Open a recording" in page.inner_text("#qa-session-empty")
+    assert not page.is_visible("#qa-timeline") and not page.is_visible("#qa-trends")
+    open_in_page(page, "samples/acute_oxygenator_clot.csv")
+    assert page.is_visible("#qa-timeline") and not page.is_visible("#qa-session-empty")
+    backgrounds = page.evaluate(
+        "Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => g.layout.paper_bgcolor)"
+    )
+    assert backgrounds and set(backgrounds) == {"#1a1a1a"}
+    marks = page.locator(
+        "#replay-seek .dash-slider-mark, #replay-seek [class*=mark]"
+    ).all_inner_texts()
+    assert any(text.count(":") == 1 for text in marks), marks  # clock times, not epoch seconds
+    assert "1767" not in page.inner_text("#replay-seek")
+    page.wait_for_function("document.querySelector('#replay-position').innerText.startsWith('at ')")
+    position = page.inner_text("#replay-position")
+    assert position.startswith("at ") and position.endswith(" UTC") and position.count(":") == 2

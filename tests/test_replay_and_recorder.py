@@ -12,7 +12,7 @@ from adapters import Frame
 from adapters.csv_reader import read_recording
 from adapters.replay import ReplaySource
 from adapters.source import SourceState
-from monitor.recorder import Recorder
+from monitor.runtime import Recorder
 
 T0 = 1_767_254_400.0
 HEADER = "timestamp,pump_speed_rpm,blood_flow_lpm,p_pre_oxy_mmhg,p_post_oxy_mmhg,ldh_u_l,event\n"

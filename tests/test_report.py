@@ -17,18 +17,12 @@ from plotly.offline import get_plotlyjs
 from adapters.csv_reader import ReadReport, Recording
 from adapters.recording import write_dataframe
 from adapters.simulator import simulate
-from monitor.analysis import (
-    SessionAnalysis,
-    inert,
-    match_acknowledgements,
-    read_acknowledgements,
-    run_analysis,
-    to_csv,
-)
-from monitor.downsample import MAX_POINTS
-from monitor.report import build_report, session_figure
+from monitor.present import MAX_POINTS
+from monitor.reports import SessionAnalysis, build_report, read_acknowledgements, run_analysis
+from monitor.reports.figure import session_figure
+from monitor.reports.formats import inert, to_csv
 from monitor.store import AlarmStore, StoreError
-from rules import Acknowledgement, Episode, Priority, analyze
+from rules import Acknowledgement, Episode, Priority, analyze, match_acknowledgements
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_streams"

@@ -127,12 +127,12 @@ def test_engines_agree_while_flow_keeps_falling_and_recovering(seed):
 def test_engines_agree_on_thousands_of_brief_dips(monkeypatch):
     """A 3 s dip every minute for 6 hours: hundreds of pending stretches that never alert,
     and enough of them that the batch engine takes its medians from pandas."""
-    import rules.batch
+    import rules.windows
 
     chosen = []
-    loop_beats_pandas = rules.batch._loop_beats_pandas
+    loop_beats_pandas = rules.windows._loop_beats_pandas
     monkeypatch.setattr(
-        rules.batch,
+        rules.windows,
         "_loop_beats_pandas",
         lambda *args: chosen.append(loop_beats_pandas(*args)) or chosen[-1],
     )

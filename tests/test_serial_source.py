@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.encoders import FrameEncoder
 from adapters.errors import SourceError
-from adapters.protocols import FrameEncoder
 from adapters.serial_source import SerialSource
 from adapters.source import SourceState
 
@@ -116,7 +116,7 @@ def test_a_failing_frame_handler_does_not_stop_acquisition():
         wait_until(lambda: source.port_open)
         source.write(lines(3000, 3001))
         wait_until(lambda: len(delivered) == 2)
-        assert "consumer bug" in source.status().last_error
+        assert "consumer bug" in source.status().recent_problems[-1]
         assert source.state == SourceState.RECEIVING
     finally:
         source.stop()
@@ -128,7 +128,19 @@ def test_arrival_time_runs_from_the_given_wall_clock_base(collector):
     source.write(lines(3000, 3001))
     wait_until(lambda: len(collector.frames) == 2)
     arrivals = [f.received_at for f in collector.frames]
-    assert 1_000_000.0 < arrivals[0] <= arrivals[1] < 1_000_010.0
+    assert 1_000_000.0 <= arrivals[0] < arrivals[1] < 1_000_010.0
+
+
+def test_frames_read_in_one_chunk_arrive_a_millisecond_apart(collector):
+    source = collector.start(SerialSource("loop://"))
+    wait_until(lambda: source.port_open)
+    source.write(lines(*range(3000, 3050)))  # one write: read in one chunk, one arrival time
+    wait_until(lambda: len(collector.frames) == 50)
+    arrivals = [f.received_at for f in collector.frames]
+    ms = [round(t * 1000) for t in arrivals]
+    assert arrivals == [m / 1000 for m in ms]  # whole milliseconds, as a recording keeps
+    assert ms == sorted(set(ms))  # each later than the one before
+    assert [f.timestamp for f in collector.frames] == [f.received_at for f in collector.frames]
 
 
 def test_capture_file_holds_every_raw_byte_read(collector, tmp_path):
@@ -195,7 +207,7 @@ def test_watchdog_goes_no_data_after_quiet_time_and_back_on_the_next_frame(colle
     os.write(master, b"not a frame\r\n")  # bad input does not keep the feed alive
     wait_until(lambda: source.state == SourceState.NO_DATA, what="NO_DATA")
     assert time.monotonic() - last_frame >= 0.4
-    assert "no valid frame for 0.5 s" in source.status().last_error
+    assert "no valid frame for 0.5 s" in source.status().recent_problems[-1]
     os.write(master, lines(3001))
     wait_until(lambda: source.state == SourceState.RECEIVING, what="RECEIVING again")
     assert collector.rpms() == [3000.0, 3001.0]

@@ -35,7 +35,7 @@ def test_a_new_store_has_the_current_schema_version_in_wal_mode(tmp_path):
 
 def test_reopening_keeps_everything_and_migrates_nothing_twice(tmp_path):
     with AlarmStore(tmp_path) as store:
-        store.append_transition(transition(1))
+        store.append_transitions([transition(1)])
     with AlarmStore(tmp_path) as store:
         assert len(store.alarm_log()) == 1
         assert store.schema_version == 1
@@ -46,7 +46,7 @@ def test_reopening_keeps_everything_and_migrates_nothing_twice(tmp_path):
 @pytest.mark.parametrize("table", LOG_TABLES)
 def test_the_database_refuses_to_update_or_delete_log_rows(tmp_path, table):
     with AlarmStore(tmp_path) as store:
-        store.append_transition(transition(1))
+        store.append_transitions([transition(1)])
         store.append_acknowledgement(
             Acknowledgement(T0 + 2, "post_oxy_pressure_high", Priority.HIGH, "ann", "specialist")
         )
@@ -152,7 +152,7 @@ def test_writers_on_several_threads_lose_nothing(tmp_path):
 
         def write(offset: int) -> None:
             for i in range(50):
-                store.append_transition(transition(offset * 1000 + i))
+                store.append_transitions([transition(offset * 1000 + i)])
 
         threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
         for thread in threads:

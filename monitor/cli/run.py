@@ -1,0 +1,138 @@
+"""``ecmo-monitor run``: monitor a serial console or replay a recording, with the page."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from adapters import ReplaySource, SerialSource, write_csv
+from monitor.cli.common import SAMPLES, add_data_dir, open_store
+from monitor.runtime import Catalog, Recorder, Session, SessionRegistry
+from monitor.store import Users, session_secret
+from monitor.web import create_app
+from rules import IncrementalEngine, RulesConfig, load_config
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_parser(sub) -> None:
+    run = sub.add_parser("run", help="monitor a serial console or replay a recording")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--serial", metavar="PORT", help="serial port name or pyserial URL")
+    source.add_argument("--replay", metavar="FILE", help="recorded CSV session to replay")
+    run.add_argument(
+        "--profile",
+        default=None,
+        help="column profile: keyvalue, canonical, generic, cardiohelp, framed",
+    )
+    run.add_argument(
+        "--protocol",
+        default=None,
+        help="serial protocol: delimited, keyvalue or framed (default from the profile)",
+    )
+    run.add_argument("--baud", type=int, default=115200)
+    run.add_argument(
+        "--quiet-time",
+        type=float,
+        default=None,
+        help="seconds without a valid frame before 'no data' and the data_stale alarm "
+        "(default: the rules setting data_stale.live_quiet_s, 5 s)",
+    )
+    run.add_argument("--capture", metavar="FILE", help="also append the raw serial bytes to FILE")
+    run.add_argument(
+        "--speed", type=float, default=1.0, help="replay speed factor; 0 = as fast as possible"
+    )
+    run.add_argument("--loop", action="store_true", help="replay again from the start at the end")
+    run.add_argument("--no-record", action="store_true", help="do not record a live session")
+    add_data_dir(run)
+    run.add_argument("--host", default="127.0.0.1", help="address to serve the page on")
+    run.add_argument("--port", type=int, default=8050, help="port to serve the page on")
+    run.add_argument("--bed-label", default="Bed 1", help="bed label shown in the header")
+    run.add_argument("--weight", type=float, default=None, help="patient weight in kg")
+    run.add_argument(
+        "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
+    )
+    run.add_argument("--dev", action="store_true", help="Dash developer tools (never at a bedside)")
+
+
+def command(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    config = _config(args)
+    if args.serial is None:
+        path = Path(args.replay) if args.replay else _bundled_stable(data_dir)
+        source = ReplaySource(path, speed=args.speed, loop=args.loop, profile=args.profile)
+        for line in source.recording.report.summary_lines():
+            print(line, file=sys.stderr)
+        return _serve(_session(source, args, config), args)
+    source = SerialSource(
+        args.serial,
+        profile=args.profile or "keyvalue",
+        protocol=args.protocol,
+        baud=args.baud,
+        # one quiet time, the rules', for the header's NO DATA and the data_stale alarm
+        quiet_time=config.data_stale.live_quiet_s,
+        capture_path=args.capture,
+    )
+    recorder = None
+    if not args.no_record:
+        recorder = Recorder(data_dir, f"serial-{args.serial}")
+        status = recorder.status()
+        print(status.error or f"recording to {status.path}", file=sys.stderr)
+    return _serve(_session(source, args, config, recorder), args)
+
+
+def _config(args: argparse.Namespace) -> RulesConfig:
+    config = load_config(args.config)
+    if args.quiet_time is not None:
+        config = config.override({"data_stale": {"live_quiet_s": args.quiet_time}}, "--quiet-time")
+    return config
+
+
+def _bundled_stable(data_dir: Path) -> Path:
+    sample = SAMPLES / "stable.csv"
+    if sample.exists():
+        return sample
+    fallback = data_dir / "samples" / "stable.csv"
+    if not fallback.exists():
+        fallback.parent.mkdir(parents=True, exist_ok=True)
+        print(f"bundled sample not found; simulating one at {fallback}", file=sys.stderr)
+        write_csv("stable", fallback, duration_s=4 * 3600)
+    return fallback
+
+
+def _session(source, args, config: RulesConfig, recorder=None) -> Session:
+    return Session(
+        source,
+        recorder=recorder,
+        engine=IncrementalEngine(config, weight_kg=args.weight),
+        store=open_store(Path(args.data_dir)),
+        bed_label=args.bed_label,
+        weight_kg=args.weight,
+    )
+
+
+def _serve(session: Session, args: argparse.Namespace) -> int:
+    if args.host not in LOOPBACK:
+        print(
+            f"warning: serving on {args.host} makes the monitor reachable from other machines; "
+            "anyone who can reach this port can see patient data. Use only on a trusted network.",
+            file=sys.stderr,
+        )
+    registry = SessionRegistry()
+    registry.add(session)
+    users = Users(session.store) if session.store is not None else None
+    catalog = Catalog({"recordings": Path(args.data_dir) / "recordings", "samples": SAMPLES})
+    app = create_app(
+        registry, users=users, secret=session_secret(args.data_dir), dev=args.dev, catalog=catalog
+    )
+    session.start()
+    print(
+        f"ecmo-monitor: {session.source.description}; page on http://{args.host}:{args.port}",
+        file=sys.stderr,
+    )
+    try:
+        app.run(host=args.host, port=args.port, debug=args.dev, use_reloader=False)
+    finally:
+        session.stop()
+    return 0

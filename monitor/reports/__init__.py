@@ -1,0 +1,27 @@
+"""What QA takes away: a session's analysis as JSON, CSV or an offline HTML report, and
+the summary of a whole folder of recordings."""
+
+from monitor.reports.analysis import (
+    ENGINES,
+    FORMATS,
+    SessionAnalysis,
+    episode_counts,
+    read_acknowledgements,
+    run_analysis,
+)
+from monitor.reports.folder import analyze_folder, folder_command
+from monitor.reports.formats import render
+from monitor.reports.html import build_report
+
+__all__ = [
+    "ENGINES",
+    "FORMATS",
+    "SessionAnalysis",
+    "analyze_folder",
+    "build_report",
+    "episode_counts",
+    "folder_command",
+    "read_acknowledgements",
+    "render",
+    "run_analysis",
+]

@@ -1,0 +1,1 @@
+"""The bedside view: layout, panels, the trend figure and their callbacks."""
