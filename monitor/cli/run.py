@@ -8,7 +8,7 @@ from pathlib import Path
 
 from adapters import ReplaySource, SerialSource, write_csv
 from monitor.cli.common import SAMPLES, add_data_dir, open_store
-from monitor.runtime import Catalog, Recorder, Session, SessionRegistry
+from monitor.runtime import Catalog, QaReplays, Recorder, Session, SessionRegistry
 from monitor.store import Users, session_secret
 from monitor.web import create_app
 from rules import IncrementalEngine, RulesConfig, load_config
@@ -123,8 +123,14 @@ def _serve(session: Session, args: argparse.Namespace) -> int:
     registry.add(session)
     users = Users(session.store) if session.store is not None else None
     catalog = Catalog({"recordings": Path(args.data_dir) / "recordings", "samples": SAMPLES})
+    replays = QaReplays()
     app = create_app(
-        registry, users=users, secret=session_secret(args.data_dir), dev=args.dev, catalog=catalog
+        registry,
+        users=users,
+        secret=session_secret(args.data_dir),
+        dev=args.dev,
+        catalog=catalog,
+        replays=replays,
     )
     session.start()
     print(
@@ -134,5 +140,6 @@ def _serve(session: Session, args: argparse.Namespace) -> int:
     try:
         app.run(host=args.host, port=args.port, debug=args.dev, use_reloader=False)
     finally:
+        replays.close_all()
         session.stop()
     return 0
