@@ -4,6 +4,8 @@ simulator, a fake for tests), and the one rule for frame times.
 Knows nothing of rules, Dash or storage (DESIGN.md section 1).
 """
 
+import importlib
+
 from .contract import (
     BASELINE_EVENTS,
     CANONICAL_COLUMNS,
@@ -38,8 +40,6 @@ from .labs import LabError, lab_value, read_labs
 from .profiles import PROFILES, ColumnProfile, detect_profile, get_profile
 from .recording import HEADER_LINE, format_frame_row, write_dataframe
 from .replay import ReplaySource
-from .serial_source import SerialSource
-from .simulator import DEFAULT_START, SCENARIOS, simulate, stream_to_port, write_csv
 from .source import NOT_DELIVERING, Source, SourceState, SourceStatus
 from .timestamps import FrameClock, next_stamp
 
@@ -99,3 +99,24 @@ __all__ = [
     "write_csv",
     "write_dataframe",
 ]
+
+
+#: Names loaded on first use: the serial port and the simulator pull in pyserial and the
+#: circuit model, which reading and analysing a recording never needs.
+_LAZY = {
+    "SerialSource": "serial_source",
+    "DEFAULT_START": "simulator",
+    "SCENARIOS": "simulator",
+    "simulate": "simulator",
+    "stream_to_port": "simulator",
+    "write_csv": "simulator",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

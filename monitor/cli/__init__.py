@@ -6,30 +6,16 @@ the user can fix is one sentence on standard error and exit status 2, never a tr
 
 from __future__ import annotations
 
-import argparse
+import importlib
 import logging
 import sys
 
 from adapters import TelemetryError
-from monitor.cli import analyze, run, simulate, users
 from monitor.cli.common import UsageError
+from monitor.cli.parser import COMMANDS, build_parser
 from monitor.store import StoreError
 
-COMMANDS = {"run": run, "simulate": simulate, "analyze": analyze, "users": users}
-
 __all__ = ["UsageError", "build_parser", "main"]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ecmo-monitor",
-        description="Bedside monitor for venovenous ECMO circuits. With no command: the "
-        "dashboard on http://127.0.0.1:8050 replaying the bundled stable sample.",
-    )
-    sub = parser.add_subparsers(dest="command")
-    for module in COMMANDS.values():
-        module.add_parser(sub)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,12 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         # no command: the dashboard replaying the bundled stable sample, in a loop
         argv = ["run", "--replay", "", "--loop", *argv]
     args = parser.parse_args(argv)
-    module = COMMANDS.get(args.command)
-    if module is None:
+    if args.command not in COMMANDS:
         parser.print_help()
         return 2
     try:
-        return module.command(args)
+        return importlib.import_module(f"monitor.cli.{args.command}").command(args)
     except (TelemetryError, StoreError) as exc:
         print(f"ecmo-monitor: {exc}", file=sys.stderr)
         return 2

@@ -8,42 +8,11 @@ from pathlib import Path
 
 from monitor.cli.common import UsageError
 from monitor.reports import (
-    ENGINES,
-    FORMATS,
     folder_command,
     read_acknowledgements,
     render,
     run_analysis,
 )
-
-
-def add_parser(sub) -> None:
-    ana = sub.add_parser("analyze", help="run the rules over a whole recording (QA)")
-    ana.add_argument(
-        "file",
-        metavar="FILE_OR_DIR",
-        help="a recording, or a folder: every *.csv in it, one summary row each",
-    )
-    ana.add_argument(
-        "--alarm-log",
-        metavar="DATA_DIR",
-        help="the session's data directory (or its ecmo-monitor.db): who acknowledged what",
-    )
-    ana.add_argument("--labs", metavar="FILE", help="lab results: timestamp,analyte,value,unit")
-    ana.add_argument(
-        "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
-    )
-    ana.add_argument(
-        "--profile", default=None, help="column profile (detected from the header if not given)"
-    )
-    ana.add_argument("--engine", choices=ENGINES, default="batch")
-    ana.add_argument("--format", choices=FORMATS, default="json")
-    ana.add_argument(
-        "--weight", type=float, default=None, help="patient weight in kg (flow in mL/kg/min)"
-    )
-    ana.add_argument(
-        "--out", metavar="FILE", help="write the result here instead of standard output"
-    )
 
 
 def command(args: argparse.Namespace) -> int:

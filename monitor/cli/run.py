@@ -7,53 +7,13 @@ import sys
 from pathlib import Path
 
 from adapters import ReplaySource, SerialSource, write_csv
-from monitor.cli.common import SAMPLES, add_data_dir, open_store
+from monitor.cli.common import SAMPLES, open_store
 from monitor.runtime import Catalog, QaReplays, Recorder, Session, SessionRegistry
 from monitor.store import Users, session_secret
 from monitor.web import create_app
 from rules import IncrementalEngine, RulesConfig, load_config
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def add_parser(sub) -> None:
-    run = sub.add_parser("run", help="monitor a serial console or replay a recording")
-    source = run.add_mutually_exclusive_group(required=True)
-    source.add_argument("--serial", metavar="PORT", help="serial port name or pyserial URL")
-    source.add_argument("--replay", metavar="FILE", help="recorded CSV session to replay")
-    run.add_argument(
-        "--profile",
-        default=None,
-        help="column profile: keyvalue, canonical, generic, cardiohelp, framed",
-    )
-    run.add_argument(
-        "--protocol",
-        default=None,
-        help="serial protocol: delimited, keyvalue or framed (default from the profile)",
-    )
-    run.add_argument("--baud", type=int, default=115200)
-    run.add_argument(
-        "--quiet-time",
-        type=float,
-        default=None,
-        help="seconds without a valid frame before 'no data' and the data_stale alarm "
-        "(default: the rules setting data_stale.live_quiet_s, 5 s)",
-    )
-    run.add_argument("--capture", metavar="FILE", help="also append the raw serial bytes to FILE")
-    run.add_argument(
-        "--speed", type=float, default=1.0, help="replay speed factor; 0 = as fast as possible"
-    )
-    run.add_argument("--loop", action="store_true", help="replay again from the start at the end")
-    run.add_argument("--no-record", action="store_true", help="do not record a live session")
-    add_data_dir(run)
-    run.add_argument("--host", default="127.0.0.1", help="address to serve the page on")
-    run.add_argument("--port", type=int, default=8050, help="port to serve the page on")
-    run.add_argument("--bed-label", default="Bed 1", help="bed label shown in the header")
-    run.add_argument("--weight", type=float, default=None, help="patient weight in kg")
-    run.add_argument(
-        "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
-    )
-    run.add_argument("--dev", action="store_true", help="Dash developer tools (never at a bedside)")
 
 
 def command(args: argparse.Namespace) -> int:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from html import escape
 
-import plotly.io as pio
-
 from adapters import CHANNEL_BY_NAME
 from monitor.present import (
     MAX_POINTS,
@@ -248,6 +246,8 @@ def session_figure(result: SessionAnalysis) -> dict:
 
 def figure_html(figure: dict) -> str:
     """The figure as a div with plotly.js inline (no network needed to draw it)."""
+    import plotly.io as pio  # only the HTML report needs plotly: JSON and CSV start faster
+
     return pio.to_html(
         figure,
         full_html=False,

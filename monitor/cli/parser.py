@@ -1,0 +1,141 @@
+"""The command line's words: every command and its options, and nothing heavy.
+
+The commands themselves are in one module each and only the one asked for is imported,
+so ``analyze`` starts without Dash and ``--help`` without pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+DEFAULT_DATA_DIR = "./ecmo-data"
+DATA_DIR_VARIABLE = "ECMO_MONITOR_DATA_DIR"
+#: The commands, each carried out by ``monitor.cli.<name>.command``.
+COMMANDS = ("run", "simulate", "analyze", "users")
+
+
+def default_data_dir() -> str:
+    return os.environ.get(DATA_DIR_VARIABLE, DEFAULT_DATA_DIR)
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=default_data_dir(),
+        help=f"where recordings and the database live (default {DEFAULT_DATA_DIR}, "
+        f"or ${DATA_DIR_VARIABLE})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecmo-monitor",
+        description="Bedside monitor for venovenous ECMO circuits. With no command: the "
+        "dashboard on http://127.0.0.1:8050 replaying the bundled stable sample.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    _run(sub)
+    _simulate(sub)
+    _analyze(sub)
+    _users(sub)
+    return parser
+
+
+def _run(sub) -> None:
+    run = sub.add_parser("run", help="monitor a serial console or replay a recording")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--serial", metavar="PORT", help="serial port name or pyserial URL")
+    source.add_argument("--replay", metavar="FILE", help="recorded CSV session to replay")
+    run.add_argument(
+        "--profile",
+        default=None,
+        help="column profile: keyvalue, canonical, generic, cardiohelp, framed",
+    )
+    run.add_argument(
+        "--protocol",
+        default=None,
+        help="serial protocol: delimited, keyvalue or framed (default from the profile)",
+    )
+    run.add_argument("--baud", type=int, default=115200)
+    run.add_argument(
+        "--quiet-time",
+        type=float,
+        default=None,
+        help="seconds without a valid frame before 'no data' and the data_stale alarm "
+        "(default: the rules setting data_stale.live_quiet_s, 5 s)",
+    )
+    run.add_argument("--capture", metavar="FILE", help="also append the raw serial bytes to FILE")
+    run.add_argument(
+        "--speed", type=float, default=1.0, help="replay speed factor; 0 = as fast as possible"
+    )
+    run.add_argument("--loop", action="store_true", help="replay again from the start at the end")
+    run.add_argument("--no-record", action="store_true", help="do not record a live session")
+    add_data_dir(run)
+    run.add_argument("--host", default="127.0.0.1", help="address to serve the page on")
+    run.add_argument("--port", type=int, default=8050, help="port to serve the page on")
+    run.add_argument("--bed-label", default="Bed 1", help="bed label shown in the header")
+    run.add_argument("--weight", type=float, default=None, help="patient weight in kg")
+    run.add_argument(
+        "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
+    )
+    run.add_argument("--dev", action="store_true", help="Dash developer tools (never at a bedside)")
+
+
+def _simulate(sub) -> None:
+    sim = sub.add_parser(
+        "simulate", help="write a simulated scenario to a CSV file or a serial port"
+    )
+    sim.add_argument("scenario")
+    target = sim.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", metavar="FILE", help="CSV file to write")
+    target.add_argument("--serial", metavar="PORT", help="serial port to write to at real time")
+    sim.add_argument("--protocol", default="keyvalue", help="delimited, keyvalue or framed")
+    sim.add_argument("--duration", type=float, default=4.0, help="hours to simulate (default 4)")
+    sim.add_argument("--speed", type=float, default=1.0, help="serial only: times real time")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--baud", type=int, default=115200)
+    sim.add_argument(
+        "--start", default=None, help="ISO 8601 start time (default 2026-01-01T08:00Z)"
+    )
+
+
+def _analyze(sub) -> None:
+    ana = sub.add_parser("analyze", help="run the rules over a whole recording (QA)")
+    ana.add_argument(
+        "file",
+        metavar="FILE_OR_DIR",
+        help="a recording, or a folder: every *.csv in it, one summary row each",
+    )
+    ana.add_argument(
+        "--alarm-log",
+        metavar="DATA_DIR",
+        help="the session's data directory (or its ecmo-monitor.db): who acknowledged what",
+    )
+    ana.add_argument("--labs", metavar="FILE", help="lab results: timestamp,analyte,value,unit")
+    ana.add_argument(
+        "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
+    )
+    ana.add_argument(
+        "--profile", default=None, help="column profile (detected from the header if not given)"
+    )
+    ana.add_argument("--engine", choices=("batch", "incremental"), default="batch")
+    ana.add_argument("--format", choices=("json", "csv", "html"), default="json")
+    ana.add_argument(
+        "--weight", type=float, default=None, help="patient weight in kg (flow in mL/kg/min)"
+    )
+    ana.add_argument(
+        "--out", metavar="FILE", help="write the result here instead of standard output"
+    )
+
+
+def _users(sub) -> None:
+    users = sub.add_parser("users", help="manage who may sign in")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user (PIN prompted unless --pin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("viewer", "specialist", "qa"))
+    add.add_argument("--pin", default=None, help="4 to 12 digits (prompted when not given)")
+    add.add_argument("--data-dir", default=default_data_dir())
+    lst = users_sub.add_parser("list", help="list users and roles")
+    lst.add_argument("--data-dir", default=default_data_dir())
