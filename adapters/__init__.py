@@ -38,7 +38,7 @@ from .errors import SourceError, TelemetryError
 from .fake import FakeSource
 from .labs import LabError, lab_value, read_labs
 from .profiles import PROFILES, ColumnProfile, detect_profile, get_profile
-from .recording import HEADER_LINE, format_frame_row, write_dataframe
+from .recording import HEADER_LINE, format_frame_row, inert_text, write_dataframe
 from .replay import ReplaySource
 from .source import NOT_DELIVERING, Source, SourceState, SourceStatus
 from .timestamps import FrameClock, next_stamp
@@ -88,6 +88,7 @@ __all__ = [
     "format_frame_row",
     "format_timestamp",
     "get_profile",
+    "inert_text",
     "lab_value",
     "next_stamp",
     "read_labs",

@@ -31,6 +31,7 @@ from .contract import (
 from .errors import TelemetryError
 from .profiles import CANONICAL, ColumnProfile, detect_profile, get_profile
 from .read_report import Gap, ReadReport
+from .recording import INERT_MARK
 
 #: Gaps longer than this (seconds) between consecutive samples are reported.
 GAP_SECONDS = 10.0
@@ -298,9 +299,11 @@ def _finish(columns: dict, lines: np.ndarray, report: ReadReport, gap_s: float) 
         for name in NUMERIC_COLUMNS
     }
     if EVENT in columns:
-        events = (
-            pd.Series(columns[EVENT], dtype="str").fillna("").str.strip().to_numpy(dtype=object)
-        )
+        text = pd.Series(columns[EVENT], dtype="str").fillna("").str.strip()
+        marked = text.str.startswith(INERT_MARK)
+        if marked.any():  # a text cell written inert (recording.inert_text): its own text
+            text = text.mask(marked, text.str[1:])
+        events = text.to_numpy(dtype=object)
     else:
         events = np.full(rows, "", dtype=object)
 

@@ -7,9 +7,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from .contract import CANONICAL_COLUMNS, NUMERIC_COLUMNS, TIMESTAMP, Frame, format_timestamp
+from .contract import CANONICAL_COLUMNS, EVENT, NUMERIC_COLUMNS, TIMESTAMP, Frame, format_timestamp
 
 HEADER_LINE = ",".join(CANONICAL_COLUMNS) + "\n"
+#: Cells a spreadsheet would run as a formula start so (OWASP's list, plus the
+#: full-width forms some locales also take as formula signs).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: What makes a text cell inert: a leading apostrophe, which spreadsheets hide.
+INERT_MARK = "'"
+
+
+def inert_text(text: str) -> str:
+    """A text cell a spreadsheet shows and never runs; :func:`text_of_cell` undoes it.
+
+    A text that already starts with the mark gets one more, so every text round-trips.
+    """
+    return INERT_MARK + text if text.startswith((*FORMULA_START, INERT_MARK)) else text
+
+
+def text_of_cell(cell: str) -> str:
+    """The text a recording's cell holds (see :func:`inert_text`)."""
+    return cell[1:] if cell.startswith(INERT_MARK) else cell
 
 
 def _number(value: float | None) -> str:
@@ -24,6 +42,7 @@ def _number(value: float | None) -> str:
 def _text(value: str | None) -> str:
     if not value:
         return ""
+    value = inert_text(value)
     if any(ch in value for ch in ',"\n\r'):
         return '"' + value.replace('"', '""').replace("\n", " ").replace("\r", " ") + '"'
     return value
@@ -41,6 +60,7 @@ def format_frame_row(frame: Frame) -> str:
 def write_dataframe(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a DataFrame (``timestamp`` tz-aware, canonical columns) as a canonical CSV."""
     out = frame.reindex(columns=list(CANONICAL_COLUMNS))
+    out[EVENT] = out[EVENT].fillna("").astype("str").map(inert_text)
     ts = pd.DatetimeIndex(out[TIMESTAMP])
     if ts.tz is None:
         ts = ts.tz_localize("UTC")

@@ -15,7 +15,9 @@ def browser():
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Playwright evaluates its wait conditions as strings, which the page's CSP (no
+    # eval) refuses; tests of the policy itself use a context of their own without this
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
     page = context.new_page()
     yield page
     context.close()

@@ -7,6 +7,7 @@ against the real ``ecmo-monitor`` process over HTTP and in two Chromium browsers
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,31 @@ def test_two_qa_users_each_see_their_own_replay_and_a_viewer_sees_the_live_bed(m
     for client in (signed_in(monitor, "val", "1357"), PageClient(monitor)):
         header = header_of(client)
         assert "QA replay" not in header and "loop://" in header
+
+
+def poll_batch(client: PageClient) -> str:
+    response = client.call(
+        "batch-result.children",
+        "refresh.n_intervals",
+        {"refresh.n_intervals": 1, "tabs.value": "qa"},
+    )
+    assert response.status_code in (200, 204), response.text[:300]
+    return response.text if response.status_code == 200 else ""
+
+
+def test_a_folder_analysis_is_shown_only_to_qa(monitor):
+    quinn = signed_in(monitor, "quinn", "9999")
+    started = quinn.call(
+        "batch-progress.children",
+        "batch-run.n_clicks",
+        {"batch-run.n_clicks": 1, "batch-folder.value": "samples"},
+    )
+    assert "started" in started.text
+    deadline = time.monotonic() + 60
+    while "batch-table" not in poll_batch(quinn):
+        assert time.monotonic() < deadline, "the folder analysis did not finish"
+        time.sleep(0.5)
+    assert "stable.csv" in poll_batch(quinn)
+    for client in (signed_in(monitor, "val", "1357"), PageClient(monitor)):
+        answer = poll_batch(client)
+        assert answer in ("", '{"multi":true,"response":{}}'), answer[:300]  # nothing at all

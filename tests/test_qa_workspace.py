@@ -211,7 +211,10 @@ def open_in_page(page, key: str) -> None:
 
 @pytest.mark.browser
 def test_two_qa_users_in_two_browsers_each_see_the_recording_they_opened(qa_page, browser):
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
+    contexts = [
+        browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
+        for _ in range(2)
+    ]
     try:
         quinn, rita = (context.new_page() for context in contexts)
         qa_page(quinn, "quinn", "9999")

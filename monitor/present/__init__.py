@@ -12,7 +12,14 @@ from monitor.present.style import (
     dark_axis,
     dark_layout,
 )
-from monitor.present.text import age_text, clock_text, duration_text, number_text, when_text
+from monitor.present.text import (
+    age_text,
+    chart_text,
+    clock_text,
+    duration_text,
+    number_text,
+    when_text,
+)
 from monitor.present.traces import (
     LAB_TRACES,
     REFERENCE_COLOURS,
@@ -38,6 +45,7 @@ __all__ = [
     "ResistanceAt",
     "Trace",
     "age_text",
+    "chart_text",
     "clean",
     "clock_text",
     "dark_axis",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from html import escape
 
 
 def clock_text(seconds: float | None) -> str:
@@ -48,3 +49,12 @@ def number_text(value: float | None, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value:.4g} {unit}".strip()
+
+
+def chart_text(text: str) -> str:
+    """Text for plotly to draw as it is: a note's ``<a href=...>`` is shown, never a link.
+
+    Plotly reads a little HTML in labels, hovers and annotations; escaped, the markup
+    characters are drawn as characters. Underscores of event kinds read as spaces.
+    """
+    return escape(text.replace("_", " "))

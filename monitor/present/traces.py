@@ -16,6 +16,7 @@ import pandas as pd
 
 from adapters import EVENT, TIMESTAMP, clean_column, epoch_seconds
 from monitor.present.downsample import MAX_POINTS, series
+from monitor.present.text import chart_text
 
 ResistanceAt = Callable[[np.ndarray], np.ndarray]
 
@@ -141,7 +142,7 @@ def event_markers(data: pd.DataFrame) -> tuple[list[dict], list[dict]]:
                 "yref": "paper",
                 "y": 1.0,
                 "yanchor": "bottom",
-                "text": text.replace("_", " "),
+                "text": chart_text(text),
                 "showarrow": False,
                 "font": {"size": 11, "color": "#ffffff"},
                 "textangle": -30,

@@ -8,6 +8,7 @@ from adapters import CHANNEL_BY_NAME
 from monitor.present import (
     MAX_POINTS,
     PRINT_PRIORITY_COLOURS,
+    chart_text,
     duration_text,
     event_times,
     number_text,
@@ -140,7 +141,7 @@ def session_figure(result: SessionAnalysis) -> dict:
                 "name": "event",
                 "y": [EVENTS_ROW] * min(len(event_texts), MAX_POINTS),
                 "x": [int(t * 1000) for t in event_seconds[:MAX_POINTS]],
-                "text": [escape(t.replace("_", " ")) for t in event_texts[:MAX_POINTS]],
+                "text": [chart_text(t) for t in event_texts[:MAX_POINTS]],
                 "xaxis": "x",
                 "yaxis": "y",
                 "marker": {"symbol": "diamond", "size": 10, "color": "#37474f"},

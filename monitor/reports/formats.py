@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from adapters import format_timestamp
+from adapters import format_timestamp, inert_text
 from monitor.reports.analysis import SessionAnalysis
 from monitor.reports.html import build_report
 from rules import Analysis, match_acknowledgements
@@ -45,16 +45,9 @@ def to_json(result: SessionAnalysis) -> dict:
     }
 
 
-#: Cells a spreadsheet would run as a formula start so (OWASP's list, plus the
-#: full-width forms some locales also take as formula signs).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
 def inert(value):
     """A cell a spreadsheet will not run as a formula (text only; numbers stay numbers)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return inert_text(value) if isinstance(value, str) else value
 
 
 EPISODE_COLUMNS = (

@@ -9,9 +9,12 @@ user's role on the server.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 
+import flask
+import werkzeug.exceptions
 from dash import Dash
 
 from monitor.runtime import Catalog, QaReplays, SessionRegistry
@@ -21,6 +24,7 @@ from monitor.web.access import Access, register_sign_in
 from monitor.web.live import callbacks as live
 from monitor.web.live.layout import page_layout
 
+log = logging.getLogger("ecmo_monitor.web")
 #: No page request needs more than this many bytes.
 MAX_REQUEST_BYTES = 1 << 20
 
@@ -51,7 +55,79 @@ def create_app(
     live_bed = registry.first()
     qa.register(app, access, catalog or Catalog({}), live_bed.engine.config, live_bed.store)
     _register_status(app, registry)
+    _refuse_framing_and_foreign_code(app)
+    _refuse_malformed_callbacks(app)
     return app
+
+
+#: Callback request keys and the JSON type each must have (what dash-renderer sends).
+_CALLBACK_SHAPE = {"output": str, "outputs": (dict, list), "inputs": list, "changedPropIds": list}
+_CALLBACK_PATH = "/_dash-update-component"
+
+
+def _refuse_malformed_callbacks(app: Dash) -> None:
+    """A callback request that is not what a page sends is answered 400, in one log line.
+
+    Dash would fail on it deep inside with an HTTP 500 and a traceback in the log.
+    """
+
+    @app.server.before_request
+    def check_callback_body():
+        if flask.request.path != _CALLBACK_PATH or flask.request.method != "POST":
+            return None
+        try:
+            body = flask.request.get_json(force=True, silent=False)
+        except (ValueError, RecursionError, werkzeug.exceptions.BadRequest):
+            body = None
+        problem = _callback_problem(body)
+        if problem is None:
+            return None
+        address = flask.request.remote_addr
+        log.warning("refused a malformed callback request from %s: %s", address, problem)
+        return flask.Response(
+            f"Malformed callback request: {problem}.\n", 400, mimetype="text/plain"
+        )
+
+
+def _callback_problem(body) -> str | None:
+    if not isinstance(body, dict):
+        return "the body is not a JSON object"
+    for key, kind in _CALLBACK_SHAPE.items():
+        if not isinstance(body.get(key), kind):
+            return f"{key} is missing or of the wrong type"
+    if not isinstance(body.get("state", []), list):
+        return "state is of the wrong type"
+    return None
+
+
+def _refuse_framing_and_foreign_code(app: Dash) -> None:
+    """Headers on every response: never framed (clickjacking), scripts only from here.
+
+    The inline scripts Dash's index page needs are allowed by their hashes, nothing else
+    inline runs; plotly sets styles inline, so styles may be inline.
+    """
+    policy = "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self' {' '.join(app.csp_hashes())}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+    @app.server.after_request
+    def headers(response):
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
 
 
 def _register_status(app: Dash, registry: SessionRegistry) -> None:

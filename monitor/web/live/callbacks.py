@@ -86,17 +86,13 @@ def _register_trends(app: Dash, access: Access) -> None:
         if tab not in (None, "bedside"):
             return no_update, no_update, no_update  # the trends are not on the screen
         s = access.session(bed)
-        seconds = (window or {}).get("seconds", DEFAULT_WINDOW)
-        cursor = cursor or {}
-        if (
-            cursor.get("bed") not in (None, s.bed_id)
-            or int(cursor.get("seq", 0)) > s.buffer.last_seq
-        ):
+        seconds, cursor = _window_seconds(window), _cursor(cursor)
+        if cursor.get("bed") not in (None, s.bed_id) or cursor["seq"] > s.buffer.last_seq:
             cursor = {"seq": 0, "t": None, "appended": 0, "force": True}  # another bed or replay
-        seq = int(cursor.get("seq", 0))
+        seq = cursor["seq"]
         new = s.buffer.since(seq, limit=REDRAW_ABOVE + 1)
         in_window = s.buffer.count_window(seconds)
-        appended = int(cursor.get("appended", 0)) + len(new)
+        appended = cursor["appended"] + len(new)
         # the figure records the window it was drawn for; a refresh that overtakes the
         # window change in flight must still redraw, so this is state, not the trigger
         redraw = (
@@ -237,6 +233,31 @@ def _carry_out(s: Session, user: str, action, kind, note, analyte, lab_value, we
     value = _number(flow_min, "flow minimum") if flow_min not in (None, "") else None
     s.set_flow_minimum(value, user)
     return f"Flow minimum set to {value:g} mL/kg/min by {user}." if value else "Flow minimum reset."
+
+
+def _window_seconds(window) -> float | None:
+    """The window the browser asks for (seconds back, None for all); the default if odd."""
+    seconds = window.get("seconds", DEFAULT_WINDOW) if isinstance(window, dict) else None
+    if seconds is None and isinstance(window, dict) and "seconds" in window:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        return DEFAULT_WINDOW
+    return float(seconds)
+
+
+def _cursor(cursor) -> dict:
+    """The browser's trend cursor with its numbers checked: a malformed one starts afresh."""
+    if not isinstance(cursor, dict):
+        return {"seq": 0, "appended": 0, "t": None}
+    out = dict(cursor)
+    for key in ("seq", "appended"):
+        value = out.get(key, 0)
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        out[key] = value if ok else 0
+    t = out.get("t")
+    if isinstance(t, bool) or not isinstance(t, int | float) or t != t:
+        out["t"] = None
+    return out
 
 
 def _number(value, what: str) -> float:

@@ -60,6 +60,9 @@ def register(app: Dash, qa: Workspace) -> None:
     def batch_folders(tab):
         if tab != "qa":
             return no_update
+        user = qa.access.user()  # the folder names are for QA: nobody else gets the list
+        if user is None or not user.may("analyse"):
+            return []
         return [{"label": label, "value": label} for label in qa.catalog.folders]
 
     @app.callback(
@@ -90,6 +93,9 @@ def register(app: Dash, qa: Workspace) -> None:
         prevent_initial_call=True,
     )
     def batch_poll(_n, tab):
+        user = qa.access.user()  # polled every second: refused quietly, not logged
+        if user is None or not user.may("analyse"):
+            return no_update, no_update
         state = job.state()
         if tab != "qa" or (
             state["table"] is None and not state["running"] and state["error"] is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dash import Dash, Input, Output, ctx, html, no_update
 
 from adapters import ReplaySource
@@ -56,13 +58,21 @@ def register(app: Dash, qa: Workspace) -> None:
 
 
 def _steer(qa: Workspace, user: str, source: ReplaySource, trigger, speed, seek, jump) -> None:
+    speed, seek, jump = _finite(speed), _finite(seek), _finite(jump)  # what a page sends
     if trigger == "replay-play":
         source.resume()
     elif trigger == "replay-pause":
         source.pause()
-    elif trigger == "replay-speed" and speed is not None:
-        source.set_speed(float(speed))
+    elif trigger == "replay-speed" and speed is not None and speed >= 0:
+        source.set_speed(speed)
     elif trigger == "replay-seek" and seek is not None:
-        qa.access.replays.seek(user, float(seek))
+        qa.access.replays.seek(user, seek)
     elif trigger == "replay-jump" and jump is not None:
-        qa.access.replays.seek(user, float(jump) - JUMP_LEAD_S)
+        qa.access.replays.seek(user, jump - JUMP_LEAD_S)
+
+
+def _finite(value) -> float | None:
+    """A number from the page, or None for anything else (a crafted request included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None

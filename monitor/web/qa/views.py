@@ -11,6 +11,7 @@ from dash import dcc, html
 from adapters import format_timestamp
 from monitor.present import (
     SCREEN_PRIORITY_COLOURS,
+    chart_text,
     clock_text,
     dark_axis,
     dark_layout,
@@ -59,7 +60,7 @@ def timeline_figure(result: SessionAnalysis) -> dict:
                     "width": 14,
                 },
                 "name": f"{episode.rule} {episode.priority}",
-                "hovertext": episode.message,
+                "hovertext": chart_text(episode.message),
                 "showlegend": False,
             }
         )
@@ -83,7 +84,7 @@ def timeline_figure(result: SessionAnalysis) -> dict:
                 "mode": "markers+text",
                 "x": [t.timestamp() * 1000.0 for t in events["timestamp"]],
                 "y": ["Events"] * len(events),
-                "text": [e.replace("_", " ") for e in events["event"]],
+                "text": [chart_text(e) for e in events["event"]],
                 "textposition": "top center",
                 "marker": {"color": "#ffffff", "size": 10, "symbol": "diamond"},
                 "showlegend": False,
