@@ -71,7 +71,6 @@ def trend_refresh(client, cursor: dict, window_seconds: float | None):
         [
             {"id": "refresh", "property": "n_intervals", "value": 5},
             {"id": "window", "property": "data", "value": {"seconds": window_seconds}},
-            {"id": "tabs", "property": "value", "value": "bedside"},
         ],
         [
             {"id": "cursor", "property": "data", "value": cursor},

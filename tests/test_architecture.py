@@ -31,7 +31,7 @@ MONITOR_ROOMS = {
     "runtime": {"store"},
     "reports": {"store", "present"},
     "web": {"runtime", "store", "present", "reports"},
-    "cli": {"runtime", "store", "reports", "web"},
+    "cli": {"runtime", "store", "present", "reports", "web"},
 }
 MAX_LINES = 450
 

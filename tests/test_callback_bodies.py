@@ -52,7 +52,6 @@ def test_wrong_types_in_the_cursor_or_window_are_read_safely(client, cursor, win
         [
             {"id": "refresh", "property": "n_intervals", "value": 1},
             {"id": "window", "property": "data", "value": window},
-            {"id": "tabs", "property": "value", "value": "bedside"},
         ],
         [
             {"id": "cursor", "property": "data", "value": cursor},

@@ -25,12 +25,35 @@ def transition(second: float, state: str = "active", **kw) -> Transition:
 def test_a_new_store_has_the_current_schema_version_in_wal_mode(tmp_path):
     with AlarmStore(tmp_path / "data") as store:
         assert store.path == tmp_path / "data" / "ecmo-monitor.db"
-        assert store.schema_version == SCHEMA_VERSION == 1
+        assert store.schema_version == SCHEMA_VERSION == 2
         assert store.journal_mode == "wal"
     db = sqlite3.connect(tmp_path / "data" / "ecmo-monitor.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    assert db.execute("PRAGMA user_version").fetchone() == (2,)
     rows = db.execute("SELECT version, description FROM schema_version").fetchall()
-    assert rows == [(1, "alarm log, acknowledgements, events, labs, baseline resets, users")]
+    assert rows == [
+        (1, "alarm log, acknowledgements, events, labs, baseline resets, users"),
+        (2, "sign-ins kept on the server"),
+    ]
+
+
+def test_a_version_1_store_is_migrated_to_server_side_sign_ins_keeping_its_rows(tmp_path):
+    from monitor.store.schema import MIGRATIONS
+
+    db = sqlite3.connect(tmp_path / "ecmo-monitor.db", isolation_level=None)
+    db.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL, description TEXT NOT NULL)"
+    )
+    for statement in MIGRATIONS[0][2]:
+        db.execute(statement)
+    db.execute("INSERT INTO schema_version VALUES (1, 0, 'v1')")
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO users VALUES ('sam', 'specialist', x'00', x'00', 1, 0)")
+    db.close()
+    with AlarmStore(tmp_path) as store:
+        assert store.schema_version == 2
+        assert store.user("sam").role == "specialist"
+        store.add_sign_in(b"t", "sam", "127.0.0.1", 5.0)
+        assert store.last_sign_in("sam") == 5.0
 
 
 def test_reopening_keeps_everything_and_migrates_nothing_twice(tmp_path):
@@ -38,9 +61,9 @@ def test_reopening_keeps_everything_and_migrates_nothing_twice(tmp_path):
         store.append_transitions([transition(1)])
     with AlarmStore(tmp_path) as store:
         assert len(store.alarm_log()) == 1
-        assert store.schema_version == 1
+        assert store.schema_version == SCHEMA_VERSION
     db = sqlite3.connect(tmp_path / "ecmo-monitor.db")
-    assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
 
 
 @pytest.mark.parametrize("table", LOG_TABLES)

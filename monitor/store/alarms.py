@@ -30,6 +30,7 @@ from monitor.store.records import (
     EventEntry,
     LabEntry,
     LogEntry,
+    SignInRecord,
     StoreError,
     UserRecord,
 )
@@ -256,7 +257,7 @@ class AlarmStore:
         rows = self._select("SELECT id, bed, time, user, reason FROM baseline_resets" + tail, args)
         return [BaselineResetEntry(*row) for row in rows]
 
-    # -- users (used by the sign-in of a later issue) -------------------------------------
+    # -- users ---------------------------------------------------------------------------
     def add_user(
         self,
         name: str,
@@ -289,6 +290,60 @@ class AlarmStore:
             "SELECT name, role, salt, pin_hash, iterations, created FROM users ORDER BY name"
         )
         return [UserRecord(*row) for row in rows]
+
+    def remove_user(self, name: str) -> bool:
+        """Remove a user (their sign-ins end with it); whether there was one."""
+        with self._lock:
+            removed = self._db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount
+        return bool(removed)
+
+    def set_user_pin(self, name: str, salt: bytes, pin_hash: bytes, iterations: int) -> bool:
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE users SET salt = ?, pin_hash = ?, iterations = ? WHERE name = ?",
+                (salt, pin_hash, int(iterations), name),
+            ).rowcount
+        return bool(changed)
+
+    # -- sign-ins ------------------------------------------------------------------------
+    def add_sign_in(self, token_hash: bytes, name: str, address: str, now: float) -> None:
+        self._insert(
+            "INSERT INTO sign_ins (token_hash, name, address, started, last_seen) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(token_hash, name, address, now, now)],
+        )
+
+    def sign_in(self, token_hash: bytes) -> SignInRecord | None:
+        rows = self._select(
+            "SELECT name, address, started, last_seen, ended, end_reason FROM sign_ins "
+            "WHERE token_hash = ?",
+            (token_hash,),
+        )
+        return SignInRecord(*rows[0]) if rows else None
+
+    def touch_sign_in(self, token_hash: bytes, now: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE sign_ins SET last_seen = ? WHERE token_hash = ? AND ended IS NULL",
+                (now, token_hash),
+            )
+
+    def end_sign_ins(
+        self, now: float, reason: str, token_hash: bytes | None = None, name: str | None = None
+    ) -> int:
+        """End one sign-in (by token) or every open one of a user (by name); how many."""
+        where, arg = (
+            ("token_hash = ?", token_hash) if token_hash is not None else ("name = ?", name)
+        )
+        with self._lock:
+            return self._db.execute(
+                f"UPDATE sign_ins SET ended = ?, end_reason = ? WHERE {where} AND ended IS NULL",
+                (now, reason, arg),
+            ).rowcount
+
+    def last_sign_in(self, name: str) -> float | None:
+        rows = self._select("SELECT max(started) FROM sign_ins WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:

@@ -81,3 +81,15 @@ class UserRecord:
     pin_hash: bytes
     iterations: int
     created: float
+
+
+@dataclass(frozen=True, slots=True)
+class SignInRecord:
+    """One sign-in: who, from where, since when, last seen; ``ended`` once it is over."""
+
+    name: str
+    address: str
+    started: float
+    last_seen: float
+    ended: float | None
+    end_reason: str | None

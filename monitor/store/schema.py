@@ -94,8 +94,24 @@ _V1 = (
     *(statement for table in LOG_TABLES for statement in _append_only(table)),
 )
 
+#: Sign-ins live on the server: a cookie names one by a token (kept here only hashed),
+#: and signing out, a timeout or a change to the user ends it for every copy of the cookie.
+_V2 = (
+    """CREATE TABLE sign_ins (
+        token_hash BLOB PRIMARY KEY,
+        name TEXT NOT NULL,
+        address TEXT NOT NULL,
+        started REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        ended REAL,
+        end_reason TEXT
+    )""",
+    "CREATE INDEX sign_ins_by_name ON sign_ins (name, started)",
+)
+
 #: (version, what it does, statements), oldest first; never edit a released entry.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (1, "alarm log, acknowledgements, events, labs, baseline resets, users", _V1),
+    (2, "sign-ins kept on the server", _V2),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -7,11 +7,18 @@ QA user who opened it (any other caller holding the replay's bed id sees the liv
 
 from __future__ import annotations
 
+import hashlib
+import logging
+
 import flask
 from dash import Dash, Input, Output, State, ctx, dcc, html
 
 from monitor.runtime import QA_BED, QaReplays, Session, SessionRegistry
 from monitor.store import AuthError, User, Users, require
+
+log = logging.getLogger("ecmo_monitor.auth")
+#: The name of the signed session cookie (it carries only a sign-in's token).
+COOKIE_NAME = "ecmo_session"
 
 
 class Access:
@@ -21,16 +28,35 @@ class Access:
         self.registry = registry
         self.users = users
         self.replays = replays
+        self._unverified: set[bytes] = set()
 
     def user(self) -> User | None:
-        """The signed-in user of this request, read afresh: a removed user loses access."""
+        """The signed-in user of this request, from the sign-in the cookie names.
+
+        Read afresh on every request: a sign-in that ended (sign-out, timeout, user
+        removed or given a new PIN) lets nobody in, whoever holds a copy of the cookie.
+        """
         if not flask.has_request_context() or self.users is None:
             return None
-        name = flask.session.get("user")
-        if not name:
+        token = flask.session.get("token")
+        if not isinstance(token, str):
+            self._note_unverified_cookie()
             return None
-        role = self.users.role_of(name)
-        return User(name, role) if role else None
+        return self.users.session_user(token)
+
+    def _note_unverified_cookie(self) -> None:
+        """A cookie that came but did not verify (tampered, or another server's): logged once."""
+        cookie = flask.request.cookies.get(COOKIE_NAME)
+        if not cookie:
+            return
+        digest = hashlib.sha256(cookie.encode("utf-8", "replace")).digest()
+        if digest not in self._unverified and len(self._unverified) < 10_000:
+            self._unverified.add(digest)
+            log.warning(
+                "a session cookie from %s did not verify (tampered, or from another server); "
+                "treated as not signed in",
+                flask.request.remote_addr,
+            )
 
     def require(self, action: str) -> User:
         """The signed-in user when they may do ``action``; AuthError if not."""
@@ -101,16 +127,18 @@ def register_sign_in(app: Dash, access: Access) -> None:
             user = access.user()
             if user is not None:
                 access.replays.close(user.name)  # a replay ends with its user's session
+                access.users.end_session(flask.session["token"])
             flask.session.clear()
             return login_area(None)
         if access.users is None:
             return _refused("Sign-in is not available.", "message")
         try:
-            user = access.users.authenticate(str(name or "")[:40], str(pin or "")[:12])
+            address = flask.request.remote_addr or "unknown"
+            user = access.users.authenticate(str(name or "")[:40], str(pin or "")[:12], address)
         except AuthError as exc:
             return _refused(str(exc), "message error")
         flask.session.clear()
-        flask.session["user"] = user.name
+        flask.session["token"] = access.users.start_session(user, address)
         return login_area(user)
 
 

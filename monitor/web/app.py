@@ -20,7 +20,7 @@ from dash import Dash
 from monitor.runtime import Catalog, QaReplays, SessionRegistry
 from monitor.store import Users
 from monitor.web import qa
-from monitor.web.access import Access, register_sign_in
+from monitor.web.access import COOKIE_NAME, Access, register_sign_in
 from monitor.web.live import callbacks as live
 from monitor.web.live.layout import page_layout
 
@@ -43,7 +43,7 @@ def create_app(
     server = app.server
     server.secret_key = secret or secrets.token_bytes(32)
     server.config.update(
-        SESSION_COOKIE_NAME="ecmo_session",
+        SESSION_COOKIE_NAME=COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,

@@ -22,6 +22,15 @@ from rules import rule_title
 
 def register(app: Dash, access: Access) -> None:
     """Every callback of the bedside view."""
+    app.clientside_callback(  # showing a view is the browser's business, no round trip
+        """function (tab) {
+            const shown = {display: "block"}, hidden = {display: "none"};
+            return tab === "qa" ? [hidden, shown] : [shown, hidden];
+        }""",
+        Output("bedside-view", "style"),
+        Output("qa-view", "style"),
+        Input("tabs", "value"),
+    )
     _register_status(app, access)
     _register_trends(app, access)
     _register_acknowledge(app, access)
@@ -78,13 +87,10 @@ def _register_trends(app: Dash, access: Access) -> None:
         Output("cursor", "data"),
         Input("refresh", "n_intervals"),
         Input("window", "data"),
-        Input("tabs", "value"),
         State("cursor", "data"),
         State("bed", "data"),
     )
-    def refresh_trends(_n, window, tab, cursor, bed):
-        if tab not in (None, "bedside"):
-            return no_update, no_update, no_update  # the trends are not on the screen
+    def refresh_trends(_n, window, cursor, bed):
         s = access.session(bed)
         seconds, cursor = _window_seconds(window), _cursor(cursor)
         if cursor.get("bed") not in (None, s.bed_id) or cursor["seq"] > s.buffer.last_seq:
@@ -96,8 +102,7 @@ def _register_trends(app: Dash, access: Access) -> None:
         # the figure records the window it was drawn for; a refresh that overtakes the
         # window change in flight must still redraw, so this is state, not the trigger
         redraw = (
-            ctx.triggered_id == "tabs"  # the graph is drawn anew: it lost what was extended
-            or cursor.get("window", DEFAULT_WINDOW) != seconds
+            cursor.get("window", DEFAULT_WINDOW) != seconds
             or cursor.get("force")
             or len(new) > REDRAW_ABOVE
             or (len(new) and (new["event"] != "").any())
@@ -106,9 +111,7 @@ def _register_trends(app: Dash, access: Access) -> None:
         mark = {"bed": s.bed_id, "window": seconds}
         if redraw:
             fresh = {"seq": s.buffer.last_seq, "t": None, "appended": 0, **mark}
-            # no extendData with a new figure: a graph mounted again (the Bedside tab shown
-            # again) would add the last extension to the new figure a second time
-            return None, full_figure(s, seconds), fresh
+            return no_update, full_figure(s, seconds), fresh
         if new.empty:
             return no_update, no_update, no_update
         settings = TrendSettings.of_session(s)

@@ -118,16 +118,19 @@ def page_layout(s: Session, user: User | None) -> html.Div:
                 ],
                 className="top",
             ),
+            # the views sit beside the tab bar, not inside it, so the trend graph stays
+            # mounted (and extended) while the QA workspace is shown: a graph mounted
+            # again would re-apply its last extension on top of the figure it had
             dcc.Tabs(
                 id="tabs",
                 value="bedside",
                 children=[
-                    dcc.Tab(label="Bedside", value="bedside", children=bedside(s)),
-                    dcc.Tab(
-                        label="QA workspace", value="qa", children=qa_views.layout(s.engine.config)
-                    ),
+                    dcc.Tab(label="Bedside", value="bedside"),
+                    dcc.Tab(label="QA workspace", value="qa"),
                 ],
             ),
+            html.Div(bedside(s), id="bedside-view"),
+            html.Div(qa_views.layout(s.engine.config), id="qa-view", style={"display": "none"}),
             html.Div(html.Div(id="sound-state", **{"data-priority": "none"}), id="sound-holder"),
             dcc.Store(
                 id="cursor",
