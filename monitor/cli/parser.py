@@ -73,6 +73,10 @@ def _run(sub) -> None:
     run.add_argument("--no-record", action="store_true", help="do not record a live session")
     add_data_dir(run)
     run.add_argument("--host", default="127.0.0.1", help="address to serve the page on")
+    run.add_argument(
+        "--tls-cert", metavar="FILE", help="serve the page over HTTPS with this certificate (PEM)"
+    )
+    run.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     run.add_argument("--port", type=int, default=8050, help="port to serve the page on")
     run.add_argument("--bed-label", default="Bed 1", help="bed label shown in the header")
     run.add_argument("--weight", type=float, default=None, help="patient weight in kg")

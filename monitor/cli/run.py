@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from adapters import ReplaySource, SerialSource, write_csv
-from monitor.cli.common import SAMPLES, open_store
+from monitor.cli.common import SAMPLES, UsageError, open_store
 from monitor.runtime import Catalog, QaReplays, Recorder, Session, SessionRegistry
 from monitor.store import Users, session_secret
 from monitor.web import create_app
@@ -72,11 +72,30 @@ def _session(source, args, config: RulesConfig, recorder=None) -> Session:
     )
 
 
+def _tls(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The certificate and key to serve HTTPS with, checked; None for plain HTTP."""
+    if not args.tls_cert and not args.tls_key:
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise UsageError("Give both --tls-cert and --tls-key to serve the page over HTTPS.")
+    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if not Path(path).is_file():
+            raise UsageError(f"{flag} {path}: no such file.")
+    return args.tls_cert, args.tls_key
+
+
 def _serve(session: Session, args: argparse.Namespace) -> int:
+    tls = _tls(args)
     if args.host not in LOOPBACK:
         print(
             f"warning: serving on {args.host} makes the monitor reachable from other machines; "
-            "anyone who can reach this port can see patient data. Use only on a trusted network.",
+            "anyone who can reach this port can see patient data. Use only on a trusted network."
+            + (
+                ""
+                if tls
+                else " Without TLS (--tls-cert, --tls-key) PINs and patient data cross the "
+                "network unencrypted."
+            ),
             file=sys.stderr,
         )
     registry = SessionRegistry()
@@ -91,14 +110,16 @@ def _serve(session: Session, args: argparse.Namespace) -> int:
         dev=args.dev,
         catalog=catalog,
         replays=replays,
+        secure_cookie=tls is not None,
     )
     session.start()
+    scheme = "https" if tls else "http"
     print(
-        f"ecmo-monitor: {session.source.description}; page on http://{args.host}:{args.port}",
+        f"ecmo-monitor: {session.source.description}; page on {scheme}://{args.host}:{args.port}",
         file=sys.stderr,
     )
     try:
-        app.run(host=args.host, port=args.port, debug=args.dev, use_reloader=False)
+        app.run(host=args.host, port=args.port, debug=args.dev, use_reloader=False, ssl_context=tls)
     finally:
         replays.close_all()
         session.stop()

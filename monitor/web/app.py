@@ -36,8 +36,12 @@ def create_app(
     dev: bool = False,
     catalog: Catalog | None = None,
     replays: QaReplays | None = None,
+    secure_cookie: bool = False,
 ) -> Dash:
-    """The Dash application for the beds in ``registry`` (the first is the one shown)."""
+    """The Dash application for the beds in ``registry`` (the first is the one shown).
+
+    ``secure_cookie``: the page is served over HTTPS, so the cookie is sent only so.
+    """
     app = Dash(__name__, title="ecmo-monitor", update_title=None, suppress_callback_exceptions=True)
     app.enable_dev_tools(debug=dev, dev_tools_ui=dev, dev_tools_hot_reload=False)
     server = app.server
@@ -46,6 +50,7 @@ def create_app(
         SESSION_COOKIE_NAME=COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=secure_cookie,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     access = Access(registry, users, replays or QaReplays())
