@@ -13,6 +13,7 @@ import logging
 import secrets
 import time
 
+import dash.exceptions
 import flask
 import werkzeug.exceptions
 from dash import Dash
@@ -92,6 +93,12 @@ def _refuse_malformed_callbacks(app: Dash) -> None:
         return flask.Response(
             f"Malformed callback request: {problem}.\n", 400, mimetype="text/plain"
         )
+
+    @app.server.errorhandler(dash.exceptions.CallbackException)
+    def callback_mismatch(exc):  # the body names outputs or inputs its callback does not have
+        address = flask.request.remote_addr
+        log.warning("refused a malformed callback request from %s: %s", address, exc)
+        return flask.Response(f"Malformed callback request: {exc}.\n", 400, mimetype="text/plain")
 
 
 def _callback_problem(body) -> str | None:

@@ -140,7 +140,10 @@ def _register_trends(app: Dash, access: Access) -> None:
         prevent_initial_call=True,
     )
     def choose_window(_clicks):
-        chosen = ctx.triggered_id["seconds"]
+        trigger = ctx.triggered_id
+        chosen = trigger.get("seconds") if isinstance(trigger, dict) else None
+        if not isinstance(chosen, str) or chosen not in {str(value) for _label, value in WINDOWS}:
+            return no_update, no_update  # not one of the page's buttons
         seconds = None if chosen == "None" else float(chosen)
         classes = [
             "window-button" + (" selected" if str(value) == chosen else "")
