@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters import FakeSource
 from monitor.runtime import Session, SessionRegistry
@@ -62,3 +65,38 @@ def test_wrong_types_in_the_cursor_or_window_are_read_safely(client, cursor, win
     response = client.post(PATH, json=body)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.get_json()["multi"] is True  # an answer (nothing new, or a fresh figure)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+BODY = st.fixed_dictionaries(
+    {},
+    optional={
+        "output": st.sampled_from(["trends.extendData", "..x.y...z.w..", "header.children"]) | JSON,
+        "outputs": JSON,
+        "inputs": st.lists(JSON, max_size=4) | JSON,
+        "state": st.lists(JSON, max_size=4) | JSON,
+        "changedPropIds": st.lists(st.text(max_size=20), max_size=3) | JSON,
+    },
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=BODY | JSON)
+def test_any_json_body_is_answered_without_a_server_error(client, body):
+    response = client.post(PATH, data=json.dumps(body), content_type="application/json")
+    assert response.status_code in (200, 204, 400), response.get_data(as_text=True)[:300]
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.binary(max_size=200))
+def test_any_bytes_are_answered_without_a_server_error(client, raw):
+    response = client.post(PATH, data=raw, content_type="application/json")
+    assert response.status_code in (200, 204, 400)

@@ -85,7 +85,7 @@ def _refuse_malformed_callbacks(app: Dash) -> None:
             body = flask.request.get_json(force=True, silent=False)
         except (ValueError, RecursionError, werkzeug.exceptions.BadRequest):
             body = None
-        problem = _callback_problem(body)
+        problem = _callback_problem(body, app.callback_map)
         if problem is None:
             return None
         address = flask.request.remote_addr
@@ -101,14 +101,22 @@ def _refuse_malformed_callbacks(app: Dash) -> None:
         return flask.Response(f"Malformed callback request: {exc}.\n", 400, mimetype="text/plain")
 
 
-def _callback_problem(body) -> str | None:
+def _callback_problem(body, callbacks) -> str | None:
+    """Why ``body`` is not a callback request this app takes, or None when it is."""
     if not isinstance(body, dict):
         return "the body is not a JSON object"
     for key, kind in _CALLBACK_SHAPE.items():
         if not isinstance(body.get(key), kind):
             return f"{key} is missing or of the wrong type"
+    if body["output"] not in callbacks:
+        return "it names no callback of this page"
     if not isinstance(body.get("state", []), list):
         return "state is of the wrong type"
+    for part in ("inputs", "state"):
+        for item in body.get(part, []):
+            entries = item if isinstance(item, list) else [item]
+            if not all(isinstance(e, dict) and "id" in e and "property" in e for e in entries):
+                return f"an entry of {part} is not an id and a property"
     return None
 
 
