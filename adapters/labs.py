@@ -134,7 +134,10 @@ def read_labs(path: str | Path) -> tuple[pd.DataFrame, ReadReport]:
         raise TelemetryError(f"{source}: no such file.") from None
     except OSError as exc:
         raise TelemetryError(f"{source}: cannot be read ({exc.strerror}).") from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:  # a stray CR, NUL or quote the csv module cannot place
+        raise TelemetryError(f"{path}: is not a readable lab table ({exc}).") from None
     header_index = next(
         (i for i, row in enumerate(rows) if any(cell.strip() for cell in row)), None
     )
