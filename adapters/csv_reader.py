@@ -8,7 +8,6 @@ A file that cannot be used at all raises :class:`TelemetryError` with one senten
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,15 @@ from .contract import (
     artifact_column,
     epoch_seconds,
 )
-from .errors import TelemetryError
+from .csv_rows import EARLIEST_US, LATEST_US, numbers, split_rows, timestamps
+from .csv_text import detect_decimal, detect_delimiter, header_cells, split_header, text_bytes
+from .errors import MAX_MESSAGE, TelemetryError, shown_header
 from .profiles import CANONICAL, ColumnProfile, detect_profile, get_profile
 from .read_report import Gap, ReadReport
 from .recording import INERT_MARK
 
 #: Gaps longer than this (seconds) between consecutive samples are reported.
 GAP_SECONDS = 10.0
-_OFFSET_RE = r"(?:[zZ]|[+-]\d\d:?\d\d)$"
 _NON_SPACE = re.compile(rb"\S")
 
 
@@ -63,7 +63,7 @@ def _decode(body: bytes, header_line: int, report: ReadReport) -> str:
     except UnicodeDecodeError:
         text = body.decode("utf-8", errors="replace")
         bad_lines = [
-            i for i, line in enumerate(text.splitlines(), start=header_line + 1) if "\ufffd" in line
+            i for i, line in enumerate(text.split("\n"), start=header_line + 1) if "\ufffd" in line
         ]
         shown = ", ".join(map(str, bad_lines[:10])) + (" ..." if len(bad_lines) > 10 else "")
         report.warnings.append(
@@ -71,26 +71,6 @@ def _decode(body: bytes, header_line: int, report: ReadReport) -> str:
             "numbers containing them are rejected, text keeps a replacement mark"
         )
         return text
-
-
-def _split_header(raw: bytes, source: str) -> tuple[int, str, str, int]:
-    """(header line number, header text, delimiter, byte offset where the body starts)."""
-    position = 0
-    line_no = 0
-    while position < len(raw):
-        end = raw.find(b"\n", position)
-        end = len(raw) if end < 0 else end + 1
-        line_no += 1
-        line = raw[position:end]
-        position = end
-        if line.strip():
-            header = line.decode("utf-8", errors="replace").rstrip("\r\n")
-            delimiter = max(",\t;", key=header.count)
-            return line_no, header, delimiter, position
-    raise TelemetryError(
-        f"{source}: the file is empty; expected a CSV header naming at least "
-        f"{', '.join(REQUIRED_COLUMNS)}."
-    )
 
 
 def resolve_profile(header: list[str], profile: str | ColumnProfile | None, source: str):
@@ -104,7 +84,7 @@ def resolve_profile(header: list[str], profile: str | ColumnProfile | None, sour
         )
         raise TelemetryError(
             f"{source}: required column(s) missing for the {chosen.name} profile: {names}; "
-            f"the header has: {', '.join(h for h in header if h) or 'nothing'}."
+            f"the header has: {shown_header(header)}."
         )
     return chosen
 
@@ -116,11 +96,24 @@ def read_recording(
 
     A step between rows longer than ``gap_s`` seconds is reported as a gap; the analysis
     passes the rules' ``data_stale.recording_gap_s`` so the report and the rules agree.
+    ``profile`` is a built-in profile's name, a profile file's path, a profile, or None to
+    detect the profile from the header.
 
-    Raises TelemetryError (one sentence naming the file) when the file is missing,
-    unreadable, empty, has no data rows, or lacks a required column.
+    Raises TelemetryError (one sentence of at most 300 characters naming the file, never
+    echoing its bytes) when the file is missing, unreadable, binary, in an unknown
+    encoding, empty, has no usable data rows, names a column twice or lacks a required one.
     """
     path = Path(path)
+    try:
+        return _read(path, profile, gap_s)
+    except TelemetryError as exc:
+        message = str(exc)
+        if len(message) > MAX_MESSAGE:
+            raise TelemetryError(message[: MAX_MESSAGE - 3] + "...") from None
+        raise
+
+
+def _read(path: Path, profile, gap_s: float) -> Recording:
     source = str(path)
     try:
         raw = path.read_bytes()
@@ -130,39 +123,58 @@ def read_recording(
         raise TelemetryError(f"{source}: is a folder, not a CSV file.") from None
     except OSError as exc:
         raise TelemetryError(f"{source}: cannot be read ({exc.strerror}).") from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     report = ReadReport(source=source, profile="")
-    header_line, header_text, delimiter, body_start = _split_header(raw, source)
-    header = next(csv.reader([header_text], delimiter=delimiter))
-    chosen = resolve_profile(header, profile, source)
+    raw = text_bytes(raw, source, report.warnings)
+    header_line, header_text, body_start = split_header(raw, source, REQUIRED_COLUMNS)
+    chosen = (
+        None if profile is None else get_profile(profile) if isinstance(profile, str) else profile
+    )
+    delimiter = (chosen and chosen.delimiter) or detect_delimiter(header_text)
+    header = header_cells(header_text, delimiter, source)
+    chosen = resolve_profile(header, chosen, source)
     report.profile = chosen.name
     rename = chosen.rename_map(header)
     if _NON_SPACE.search(raw, body_start) is None:
         raise TelemetryError(f"{source}: the file has a header but no data rows.")
     # the body is a view, not a copy: recordings run to tens of megabytes
     body = memoryview(raw)[body_start:]
-    frame = _fast_table(body, header, rename, delimiter)
+    decimal = chosen.decimal or detect_decimal(body, delimiter)
+    if decimal == "," and chosen.decimal is None:
+        report.warnings.append("numbers were read with a decimal comma (4,12 as 4.12)")
+    frame = _fast_table(body, header, rename, delimiter, decimal)
+    lines = None
     if frame is not None:
         lines = _line_numbers(raw, body_start, header_line, len(frame[TIMESTAMP]))
+    if lines is not None:
+        report.data_lines = len(lines)
     else:
-        body = raw[body_start:]
-        text = _decode(body, header_line, report)
-        frame, lines = _careful_table(text, header, rename, delimiter, header_line, report)
+        text = _decode(raw[body_start:], header_line, report)
+        frame, lines = _careful_table(text, header, rename, delimiter, decimal, header_line, report)
+    _convert(frame, rename, chosen)
     data = _finish(frame, lines, report, gap_s)
     if data.empty:
+        first = min(report.problems, key=lambda p: p.line) if report.problems else None
         raise TelemetryError(
-            f"{source}: none of its {report.rejected_rows} data rows could be used "
-            f"(first problem: {min(report.problems, key=lambda p: p.line)})."
+            f"{source}: none of its {report.rejected_rows} data rows could be used"
+            + (f" (first problem: {first})." if first else ".")
         )
     return Recording(path=path, data=data, report=report)
 
 
-def _fast_table(body: memoryview, header: list[str], rename: dict[str, str], delimiter: str):
+def _convert(frame: dict, rename: dict[str, str], profile: ColumnProfile) -> None:
+    """Each column's numbers in contract units, its "no value" sentinel made NaN."""
+    for src, canonical in rename.items():
+        conversion = profile.conversion(src)
+        if conversion is not None and canonical in NUMERIC_COLUMNS:
+            frame[canonical] = conversion.array(np.asarray(frame[canonical], dtype="float64"))
+
+
+def _fast_table(body, header, rename, delimiter: str, decimal: str):
     """Typed pyarrow read of a clean body, or None when anything at all is off.
 
     Arrow refuses a timestamp without a zone offset, text in a number, invalid UTF-8 and
-    rows of the wrong width, so success means every row is well formed.
+    rows of the wrong width; a timestamp outside the plausible years and a quoted line
+    break are sent to the careful read too, so success means every row is well formed.
     """
     types = {}
     for src, dst in rename.items():
@@ -172,114 +184,75 @@ def _fast_table(body: memoryview, header: list[str], rename: dict[str, str], del
             types[src] = pa.float64()
         else:
             types[src] = pa.string()
-    invalid: list[str] = []
-
-    def on_invalid(row) -> str:
-        invalid.append(row.text)
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
             read_options=pacsv.ReadOptions(column_names=header),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),  # a bad row raises
             convert_options=pacsv.ConvertOptions(
-                column_types=types, include_columns=list(rename), strings_can_be_null=False
+                column_types=types,
+                include_columns=list(rename),
+                strings_can_be_null=False,
+                decimal_point=decimal,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError):
         return None
-    if invalid:
+    if table.num_rows == 0:
         return None
     frame = {}
     for name in rename:
         column = table.column(name)
         canonical = rename[name]
-        if canonical in NUMERIC_COLUMNS:
-            frame[canonical] = column.to_numpy()
+        if canonical == TIMESTAMP:
+            micros = pc.cast(column, pa.int64())
+            low, high = pc.min_max(micros).values()
+            if low.as_py() < EARLIEST_US or high.as_py() >= LATEST_US:
+                return None
+            frame[canonical] = column.to_pandas()
+        elif canonical in NUMERIC_COLUMNS:
+            values = column.to_numpy()
+            if np.isinf(values).any():
+                return None
+            frame[canonical] = values
         else:
+            if pc.any(pc.match_substring(column, "\n")).as_py():
+                return None  # a quoted line break: the careful read knows its lines
             frame[canonical] = column.to_pandas()
     return frame
 
 
-def _line_numbers(raw: bytes, body_start: int, header_line: int, rows: int) -> np.ndarray:
-    """The file line of each data row (blank lines are skipped by the reader)."""
+def _line_numbers(raw: bytes, body_start: int, header_line: int, rows: int) -> np.ndarray | None:
+    """The file line of each data row (blank lines are skipped by the reader).
+
+    None when the lines that hold something are not as many as the rows read (a line
+    arrow took for blank, such as a lone byte order mark): the careful read decides.
+    """
     physical = raw.count(b"\n", body_start) + (0 if raw.endswith(b"\n") else 1)
     if physical == rows:  # no blank lines: rows are consecutive lines
         return np.arange(header_line + 1, header_line + 1 + rows, dtype="int64")
     body = raw[body_start:]
-    numbers = [i for i, line in enumerate(body.splitlines(), start=header_line + 1) if line.strip()]
-    return np.asarray(numbers, dtype="int64")
+    numbers = [i for i, line in enumerate(body.split(b"\n"), start=header_line + 1) if line.strip()]
+    return np.asarray(numbers, dtype="int64") if len(numbers) == rows else None
 
 
-def _careful_table(body, header, rename, delimiter, header_line, report):
+def _careful_table(body, header, rename, delimiter, decimal, header_line, report):
     """Row-by-row read that knows each row's line: for files with problems."""
-    expected = len(header)
     keep_idx = {i: rename[name] for i, name in enumerate(header) if name in rename}
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    for offset, line in enumerate(body.splitlines()):
-        if not line.strip():
-            continue
-        line_no = header_line + 1 + offset
-        try:
-            fields = next(csv.reader([line], delimiter=delimiter))
-        except csv.Error as exc:
-            report.reject(line_no, f"cannot be parsed as CSV ({exc})")
-            continue
-        if len(fields) != expected:
-            report.reject(line_no, f"{len(fields)} fields where the header has {expected}")
-            continue
-        rows.append([fields[i] for i in keep_idx])
-        lines.append(line_no)
+    rows, line_array = split_rows(body, header, keep_idx, delimiter, header_line + 1, report)
     names = list(keep_idx.values())
     frame = (
         pd.DataFrame(rows, columns=names, dtype="str")
         if rows
         else pd.DataFrame({n: pd.Series([], dtype="str") for n in names})
     )
-    line_array = np.asarray(lines, dtype="int64")
-    bad = np.zeros(len(frame), dtype=bool)
-    for name in names:
-        if name not in NUMERIC_COLUMNS:
-            continue
-        text = frame[name].str.strip()
-        numbers = pd.to_numeric(text, errors="coerce")
-        wrong = (numbers.isna() & (text != "")).to_numpy()
-        for i in np.flatnonzero(wrong & ~bad):
-            report.reject(int(line_array[i]), f"{frame[name].iloc[i]!r} is not a number", name)
-        bad |= wrong
-        frame[name] = numbers.astype("float64")
-    frame = frame.loc[~bad].reset_index(drop=True)
-    line_array = line_array[~bad]
-    text = frame[TIMESTAMP].str.strip()
-    has_offset = np.asarray(
-        pc.match_substring_regex(
-            pa.array(text.to_numpy(dtype=object), type=pa.string()), _OFFSET_RE
-        ),
-        dtype=bool,
-    )
-    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    unparsed = stamps.isna().to_numpy()
-    for i in np.flatnonzero(unparsed):
-        report.reject(
-            int(line_array[i]),
-            f"timestamp {frame[TIMESTAMP].iloc[i]!r} is not an ISO 8601 time",
-            TIMESTAMP,
-        )
-    naive = ~has_offset & ~unparsed
-    if naive.any():
-        first = int(line_array[np.flatnonzero(naive)[0]])
-        report.warnings.append(
-            f"{int(naive.sum())} timestamp(s) have no UTC offset (first on line {first}); "
-            "they were taken as UTC"
-        )
-    columns = {name: frame[name].to_numpy() for name in frame.columns if name != TIMESTAMP}
-    columns[TIMESTAMP] = stamps.loc[~unparsed].reset_index(drop=True)
-    for name in columns:
-        if name != TIMESTAMP:
-            columns[name] = columns[name][~unparsed]
-    return columns, line_array[~unparsed]
+    kept = numbers(frame, line_array, decimal, report)
+    frame = frame.loc[kept].reset_index(drop=True)
+    line_array = line_array[kept]
+    micros, kept = timestamps(frame[TIMESTAMP], line_array, report)
+    columns = {name: frame[name].to_numpy()[kept] for name in frame.columns if name != TIMESTAMP}
+    columns[TIMESTAMP] = pd.to_datetime(micros[kept], unit="us", utc=True)
+    return columns, line_array[kept]
 
 
 def _finish(columns: dict, lines: np.ndarray, report: ReadReport, gap_s: float) -> pd.DataFrame:

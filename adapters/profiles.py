@@ -1,140 +1,67 @@
-"""Column profiles: how a console or export names the contract's channels.
+"""The built-in column profiles, the choice of one by name or file, and detection by header.
 
 A profile maps source column names (matched case-insensitively, surrounding spaces
-ignored) to canonical ones, so a QA user can load another console's export unedited.
+ignored) to canonical ones, so a QA user can load another console's export unedited. The
+built-in ones are TOML files in ``builtin_profiles/``, in the format a site uses for a
+console the project does not know (``profile_files.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
+from pathlib import Path
 
-from .contract import EVENT, NUMERIC_COLUMNS, REQUIRED_COLUMNS, TIMESTAMP
-from .errors import TelemetryError
-from .wire import EVENT_KEY, SHORT_KEYS, TIME_KEY
+from .errors import TelemetryError, shown_header
+from .profile_files import ColumnProfile, read_profile_file
 
-_TIME_ALIASES = ("timestamp", "time", "datetime", "date_time", "date/time", "utc")
-_COMMON_EXTRAS = {
-    "sweep": "sweep_gas_lpm",
-    "gas": "sweep_gas_lpm",
-    "fdo2": "fdo2",
-    "fio2": "fdo2",
-    "svo2": "svo2_pct",
-    "hb": "hb_g_dl",
-    "hgb": "hb_g_dl",
-    "temp": "temp_c",
-    "t": "temp_c",
-    "pfhb": "plasma_free_hb_mg_dl",
-    "ldh": "ldh_u_l",
-    "haptoglobin": "haptoglobin_mg_dl",
-    "bilirubin": "bilirubin_mg_dl",
-    "event": EVENT,
-    "events": EVENT,
-    "note": EVENT,
-}
+__all__ = [
+    "CANONICAL",
+    "CARDIOHELP",
+    "GENERIC",
+    "KEYVALUE",
+    "PROFILES",
+    "ColumnProfile",
+    "detect_profile",
+    "get_profile",
+]
+
+_BUILTIN_FOLDER = Path(__file__).with_name("builtin_profiles")
 
 
-@dataclass(frozen=True, slots=True)
-class ColumnProfile:
-    """A named mapping from a device's channel names to canonical column names."""
-
-    name: str
-    mapping: Mapping[str, str]
-    description: str = ""
-
-    def _folded(self) -> dict[str, str]:
-        return {k.lower(): v for k, v in self.mapping.items()}
-
-    def rename_map(self, header: Iterable[str]) -> dict[str, str]:
-        """Source header name -> canonical name, for the header names this profile knows."""
-        out: dict[str, str] = {}
-        taken: set[str] = set()
-        folded = self._folded()
-        for column in header:
-            canonical = folded.get(column.strip().lower())
-            if canonical is not None and canonical not in taken:
-                out[column] = canonical
-                taken.add(canonical)
-        return out
-
-    def missing_required(self, header: Iterable[str]) -> list[str]:
-        """Canonical required columns this header lacks under this profile."""
-        present = set(self.rename_map(header).values())
-        return [c for c in REQUIRED_COLUMNS if c not in present]
-
-    def source_name(self, canonical: str) -> str:
-        """The first source name this profile uses for a canonical column (for messages)."""
-        for src, dst in self.mapping.items():
-            if dst == canonical:
-                return src
-        return canonical
+def _builtins() -> dict[str, ColumnProfile]:
+    loaded: dict[str, ColumnProfile] = {}
+    # keyvalue first: framed extends it
+    for name in ("canonical", "generic", "cardiohelp", "keyvalue", "framed"):
+        loaded[name] = read_profile_file(_BUILTIN_FOLDER / f"{name}.toml", loaded)
+    return loaded
 
 
-def _with_common(specific: dict[str, str]) -> dict[str, str]:
-    mapping = {alias: TIMESTAMP for alias in _TIME_ALIASES}
-    mapping.update(_COMMON_EXTRAS)
-    mapping.update(specific)
-    return mapping
-
-
-CANONICAL = ColumnProfile(
-    "canonical",
-    {TIMESTAMP: TIMESTAMP, EVENT: EVENT, **{c: c for c in NUMERIC_COLUMNS}},
-    "ecmo-monitor's own names, as recordings are written",
-)
-GENERIC = ColumnProfile(
-    "generic",
-    _with_common(
-        {
-            "RPM": "pump_speed_rpm",
-            "Flow": "blood_flow_lpm",
-            "P1": "p_venous_mmhg",
-            "P2": "p_pre_oxy_mmhg",
-            "P3": "p_post_oxy_mmhg",
-            "dP": "delta_p_mmhg",
-        }
-    ),
-    "generic console export: RPM, Flow, P1 (venous), P2 (pre-oxygenator), P3 (post), dP",
-)
-CARDIOHELP = ColumnProfile(
-    "cardiohelp",
-    _with_common(
-        {
-            "RPM": "pump_speed_rpm",
-            "Flow": "blood_flow_lpm",
-            "Pven": "p_venous_mmhg",
-            "Pint": "p_pre_oxy_mmhg",
-            "Part": "p_post_oxy_mmhg",
-            "dP": "delta_p_mmhg",
-            "deltaP": "delta_p_mmhg",
-        }
-    ),
-    "Cardiohelp-style export: RPM, Flow, Pven, Pint (pre-oxygenator), Part (post)",
-)
-KEYVALUE = ColumnProfile(
-    "keyvalue",
-    {
-        **{c: c for c in NUMERIC_COLUMNS},
-        TIMESTAMP: TIMESTAMP,
-        TIME_KEY: TIMESTAMP,
-        EVENT: EVENT,
-        EVENT_KEY: EVENT,
-        **{short: canonical for canonical, short in SHORT_KEYS.items()},
-    },
-    "key=value lines: RPM=3100 FLOW=4.12 P1=-42 P2=182 P3=160 (canonical names accepted too)",
-)
-
-PROFILES: dict[str, ColumnProfile] = {p.name: p for p in (CANONICAL, GENERIC, CARDIOHELP, KEYVALUE)}
+PROFILES: dict[str, ColumnProfile] = _builtins()
+CANONICAL = PROFILES["canonical"]
+GENERIC = PROFILES["generic"]
+CARDIOHELP = PROFILES["cardiohelp"]
+KEYVALUE = PROFILES["keyvalue"]
 #: Profiles tried, in order, when detecting a file's profile from its header.
 _DETECTABLE = (CANONICAL, GENERIC, CARDIOHELP)
 
 
+def is_profile_file(name: str) -> bool:
+    """True when ``--profile`` names a file rather than a built-in profile."""
+    return name.lower().endswith(".toml") or "/" in name or "\\" in name
+
+
 def get_profile(name: str) -> ColumnProfile:
+    """A built-in profile by name, or the profile a ``.toml`` file describes."""
+    if is_profile_file(name):
+        return read_profile_file(name, PROFILES)
     try:
         return PROFILES[name]
     except KeyError:
         known = ", ".join(sorted(PROFILES))
-        raise TelemetryError(f"Unknown column profile {name!r}; choose one of: {known}.") from None
+        raise TelemetryError(
+            f"Unknown column profile {name!r}; choose one of: {known}, or give a profile "
+            "file (NAME.toml)."
+        ) from None
 
 
 def detect_profile(header: Iterable[str], source: str = "the file") -> ColumnProfile:
@@ -161,6 +88,5 @@ def detect_profile(header: Iterable[str], source: str = "the file") -> ColumnPro
         f"{c} ({best.source_name(c)})" if best is not CANONICAL else c for c in missing
     )
     raise TelemetryError(
-        f"{source}: required column(s) missing: {shown}; the header has: "
-        f"{', '.join(h for h in header if h) or 'nothing'}."
+        f"{source}: required column(s) missing: {shown}; the header has: {shown_header(header)}."
     )

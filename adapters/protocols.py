@@ -22,7 +22,7 @@ from datetime import datetime
 
 from .contract import CHANNEL_BY_NAME, EVENT, TIMESTAMP
 from .errors import SourceError
-from .profiles import CANONICAL, KEYVALUE, PROFILES, ColumnProfile, get_profile
+from .profiles import CANONICAL, KEYVALUE, PROFILES, ColumnProfile, get_profile, is_profile_file
 from .wire import CR, ETX, LF, STX, check_protocol, checksum
 
 #: Longest line or packet kept; anything longer is discarded as bad so memory stays bounded.
@@ -33,6 +33,7 @@ FRAME_REQUIRED: tuple[str, ...] = ("pump_speed_rpm", "blood_flow_lpm")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _EOL = re.compile(rb"[\r\n]")
 _PAIR_SEPARATORS = re.compile(r"[\s,;]+")
+_PAIR_SEPARATORS_DECIMAL_COMMA = re.compile(r"[\s;]+")
 _SPACED_EQUALS = re.compile(r"\s*=\s*")
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 
@@ -60,8 +61,10 @@ ParseResult = ParsedFrame | BadFrame
 _Sample = tuple[dict[str, float], str | None, float | None]  # values, event, device time
 
 
-def _number(name: str, text: str) -> float | str:
+def _number(name: str, text: str, decimal: str = ".") -> float | str:
     """The float in ``text``, or the reason it is not a usable value."""
+    if decimal == "," and "." not in text:
+        text = text.replace(",", ".", 1)
     if not _NUMBER.fullmatch(text):
         return f"field {name!r} is not a number: {text!r}"
     value = float(text)
@@ -167,8 +170,12 @@ class _LineParser(FrameParser):
         raise NotImplementedError
 
 
-def _collect(fields: Iterable[tuple[str, str, str]]) -> _Sample | str:
-    """(source name, canonical name, text) triples -> a sample, or the reason it is bad."""
+def _collect(fields: Iterable[tuple[str, str, str]], profile: ColumnProfile) -> _Sample | str:
+    """(source name, canonical name, text) triples -> a sample, or the reason it is bad.
+
+    Numbers are read with the profile's decimal mark and converted to contract units; a
+    value equal to the profile's "no value" sentinel is left out.
+    """
     values: dict[str, float] = {}
     names: dict[str, str] = {}
     event: str | None = None
@@ -185,27 +192,32 @@ def _collect(fields: Iterable[tuple[str, str, str]]) -> _Sample | str:
         elif canonical == EVENT:
             event = text or None
         elif canonical in CHANNEL_BY_NAME and text:
-            number = _number(name, text)
+            number = _number(name, text, profile.decimal)
             if isinstance(number, str):
                 return number
-            values[canonical] = number
+            conversion = profile.conversion(name)
+            if conversion is not None:
+                number = conversion.value(number)
+            if number == number:
+                values[canonical] = number
     missing = [CHANNEL_BY_NAME[c].label.lower() for c in FRAME_REQUIRED if c not in values]
     if missing:
         return f"missing {' and '.join(missing)}; every frame needs pump speed and blood flow"
     return values, event, device_timestamp
 
 
-def _parse_pairs(text: str, lookup: Mapping[str, str]) -> _Sample | str:
+def _parse_pairs(text: str, lookup: Mapping[str, str], profile: ColumnProfile) -> _Sample | str:
     """key=value text (keyvalue and framed payloads); ``lookup`` maps folded keys to canonical."""
     fields = []
-    for token in _PAIR_SEPARATORS.split(_SPACED_EQUALS.sub("=", text.strip())):
+    separators = _PAIR_SEPARATORS_DECIMAL_COMMA if profile.decimal == "," else _PAIR_SEPARATORS
+    for token in separators.split(_SPACED_EQUALS.sub("=", text.strip())):
         key, equals, value = token.partition("=")
         if token and (not equals or not key):
             return f"{token[:40]!r} is not a key=value pair"
         canonical = lookup.get(key.lower())
         if canonical is not None:  # other keys: channels this monitor does not use
             fields.append((key, canonical, value))
-    return _collect(fields)
+    return _collect(fields, profile)
 
 
 def _folded(profile: ColumnProfile) -> dict[str, str]:
@@ -226,7 +238,7 @@ class KeyValueParser(_LineParser):
         self._lookup = _folded(profile)
 
     def _parse(self, text: str) -> _Sample | str:
-        return _parse_pairs(text, self._lookup)
+        return _parse_pairs(text, self._lookup, self.profile)
 
 
 class DelimitedParser(_LineParser):
@@ -245,7 +257,7 @@ class DelimitedParser(_LineParser):
         self._columns: dict[int, str] = {}  # cell index -> canonical name
 
     def _parse(self, text: str) -> _Sample | str | None:
-        delimiter = next((d for d in "\t,;" if d in text), ",")
+        delimiter = self.profile.delimiter or next((d for d in "\t,;" if d in text), ",")
         cells = _cells(text, delimiter)
         rename = self.profile.rename_map(cells)
         if all(c in rename.values() for c in FRAME_REQUIRED):
@@ -263,7 +275,9 @@ class DelimitedParser(_LineParser):
         cells = _cells(text, self._delimiter)
         if len(cells) != len(self.header):
             return f"row has {len(cells)} field(s) but the header has {len(self.header)}"
-        return _collect((self.header[i], c, cells[i]) for i, c in self._columns.items())
+        return _collect(
+            ((self.header[i], c, cells[i]) for i, c in self._columns.items()), self.profile
+        )
 
 
 def _cells(text: str, delimiter: str) -> tuple[str, ...]:
@@ -342,7 +356,7 @@ class FramedParser(FrameParser):
                 f"checksum mismatch: packet says {given.decode()}, payload gives {computed:02X}"
             )
             return self._bad(body, reason)
-        result = _parse_pairs(payload.decode("utf-8", errors="replace"), self._lookup)
+        result = _parse_pairs(payload.decode("utf-8", errors="replace"), self._lookup, self.profile)
         if isinstance(result, str):
             return self._bad(body, result)
         self.count += 1
@@ -356,7 +370,7 @@ def make_parser(protocol: str, profile: ColumnProfile | str | None = None) -> Fr
     """
     check_protocol(protocol)
     if isinstance(profile, str):
-        profile = KEYVALUE if profile == "framed" else get_profile(profile)
+        profile = get_profile(profile)
     if protocol == "delimited":
         return DelimitedParser(profile or CANONICAL)
     if protocol == "keyvalue":
@@ -365,10 +379,10 @@ def make_parser(protocol: str, profile: ColumnProfile | str | None = None) -> Fr
 
 
 def protocol_for_profile(profile_name: str) -> str:
-    """The protocol a named profile arrives in: keyvalue, framed, else delimited."""
-    if profile_name in ("keyvalue", "framed"):
-        return profile_name
-    if profile_name in PROFILES:
-        return "delimited"
-    known = ", ".join(sorted({*PROFILES, "framed"}))
-    raise SourceError(f"Unknown serial profile {profile_name!r}; choose one of: {known}.")
+    """The protocol a profile (a built-in name or a profile file) arrives in."""
+    if profile_name in PROFILES or is_profile_file(profile_name):
+        return get_profile(profile_name).protocol
+    known = ", ".join(sorted(PROFILES))
+    raise SourceError(
+        f"Unknown serial profile {profile_name!r}; choose one of: {known}, or a profile file."
+    )

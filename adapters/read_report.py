@@ -44,6 +44,9 @@ class ReadReport:
     profile: str
     rows: int = 0
     rejected_rows: int = 0
+    #: Data rows read (a quoted line break continues a row; a repeated header is not one):
+    #: every one is either kept (``rows``) or rejected (``rejected_rows``).
+    data_lines: int = 0
     artifacts: int = 0
     artifact_rows: int = 0
     problems: list[Problem] = field(default_factory=list)

@@ -22,8 +22,8 @@ from typing import BinaryIO
 import serial
 
 from .contract import Frame
-from .errors import SourceError, TelemetryError
-from .profiles import KEYVALUE, ColumnProfile, get_profile
+from .errors import SourceError
+from .profiles import ColumnProfile, get_profile
 from .protocols import BadFrame, FrameParser, ParseResult, make_parser, protocol_for_profile
 from .source import Source, SourceState
 from .timestamps import FrameClock
@@ -64,14 +64,8 @@ class SerialSource(Source):
     ) -> None:
         if isinstance(profile, str):
             protocol = protocol or protocol_for_profile(profile)
-            columns = KEYVALUE if profile == "framed" else get_profile(profile)
-        else:
-            columns = profile
-            if protocol is None:
-                try:
-                    protocol = protocol_for_profile(profile.name)
-                except TelemetryError:
-                    protocol = "delimited"
+        columns = get_profile(profile) if isinstance(profile, str) else profile
+        protocol = protocol or columns.protocol
         self._parser: FrameParser = make_parser(protocol, columns)
         try:  # check the port name or URL now, so a typo is an error at start-up
             serial.serial_for_url(port, baudrate=baud, do_not_open=True)

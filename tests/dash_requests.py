@@ -50,6 +50,27 @@ def client_for(session: Session):
     return app.server.test_client()
 
 
+def post_callback(client, outputs, inputs, state, changed):
+    """POST one callback as the page does: one output bare, several in the ``..a...b..`` form."""
+    if len(outputs) != 1:
+        return client.post("/_dash-update-component", json=_body(outputs, inputs, state, changed))
+    (ident, prop) = outputs[0]
+    body = {
+        "output": f"{ident}.{prop}",
+        "outputs": {"id": ident, "property": prop},
+        "inputs": inputs,
+        "changedPropIds": changed,
+        "state": state,
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def callback_outputs(app, prefix: str) -> list[tuple[str, str]]:
+    """The (id, property) outputs of the registered callback whose key starts with ``prefix``."""
+    key = next(k for k in app.callback_map if k.startswith(prefix))
+    return [tuple(part.split(".", 1)) for part in key.strip(".").split("...")]
+
+
 def _body(outputs, inputs, state, changed):
     return {
         "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",

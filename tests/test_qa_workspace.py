@@ -17,6 +17,7 @@ from monitor.runtime import Catalog, CatalogError, Session
 from monitor.store import AlarmStore, Users
 from rules import IncrementalEngine, analyze
 from tests.browser import free_port, start_monitor, stop, wait_for_http
+from tests.dash_requests import post_callback
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_streams"
@@ -46,22 +47,6 @@ def test_catalog_refuses_anything_but_its_own_keys(tmp_path):
             catalog.resolve(key)
 
 
-def _post(client, outputs, inputs, state, changed):
-    single = len(outputs) == 1
-    body = {
-        "output": f"{outputs[0][0]}.{outputs[0][1]}"
-        if single
-        else ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": {"id": outputs[0][0], "property": outputs[0][1]}
-        if single
-        else [{"id": i, "property": p} for i, p in outputs],
-        "inputs": inputs,
-        "changedPropIds": changed,
-        "state": state,
-    }
-    return client.post("/_dash-update-component", json=body)
-
-
 def test_path_traversal_through_the_open_callback_is_refused(tmp_path):
     from adapters import FakeSource
     from monitor.runtime import SessionRegistry
@@ -74,7 +59,7 @@ def test_path_traversal_through_the_open_callback_is_refused(tmp_path):
     catalog = Catalog({"recordings": tmp_path / "recordings", "samples": SAMPLES})
     app = create_app(registry, users=Users(store), secret=b"k" * 32, catalog=catalog)
     client = app.server.test_client()
-    signed = _post(
+    signed = post_callback(
         client,
         [("user-area", "children")],
         [{"id": "login-submit", "property": "n_clicks", "value": 1},
@@ -88,7 +73,7 @@ def test_path_traversal_through_the_open_callback_is_refused(tmp_path):
     outputs = [tuple(part.split(".", 1)) for part in key.strip(".").split("...")]
     for key in ("../../../../etc/passwd", "samples/../../pyproject.toml", "/etc/passwd"):
         ident = {"type": "open-recording", "key": key}
-        response = _post(
+        response = post_callback(
             client,
             outputs,
             [[{"id": ident, "property": "n_clicks", "value": 1}]],

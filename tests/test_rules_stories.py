@@ -198,14 +198,16 @@ def test_a_file_full_of_junk_still_analyses_its_good_rows(tmp_path):
     lines = clean.read_text().splitlines()
     header, body = lines[0], lines[1:]
     rng = np.random.default_rng(17)
-    out, injected = [header], 0
+    out, injected, headers = [header], 0, 0
     for i, line in enumerate(body):
         out.append(line)
         if rng.random() < 0.02:  # about 430 junk lines spread through the file
             stamp = data["timestamp"].iloc[i].isoformat()
             template = JUNK_LINES[rng.integers(len(JUNK_LINES))]
             out.append(template.format(stamp=stamp, header=header))
-            injected += 1
+            # a repeated header is skipped with a warning, not a rejected row
+            headers += template == "{header}"
+            injected += template != "{header}"
         if i % 997 == 0:
             out.append(line)  # the same row twice: the repeat is rejected
             out.append("")  # a blank line: ignored
@@ -214,6 +216,7 @@ def test_a_file_full_of_junk_still_analyses_its_good_rows(tmp_path):
 
     recording = read_recording(junk)
     assert recording.report.rejected_rows == injected
+    assert f"the header is repeated on {headers} line(s)" in " ".join(recording.report.warnings)
     assert recording.report.rows == len(data)
     expected = analyze(read_recording(clean).data)
     found = analyze(recording.data)

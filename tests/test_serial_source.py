@@ -309,3 +309,25 @@ def test_port_missing_at_start_is_waited_for_and_opened_when_it_appears(null_mod
     null_modem.send(lines(3000))
     wait_until(lambda: collector.rpms() == [3000.0])
     assert source.status().reconnects == 0  # the first open is a connection, not a reconnect
+
+
+def test_loop_reads_a_console_described_by_a_profile_file(collector, tmp_path):
+    profile = tmp_path / "site-console.toml"
+    profile.write_text(
+        'protocol = "delimited"\ndelimiter = ";"\ndecimal = ","\nnot_available = -32000\n'
+        '[columns]\nDrehzahl = "pump_speed_rpm"\n'
+        'Fluss = { channel = "blood_flow_lpm", scale = 0.01 }\n'
+        'Pvor = "p_pre_oxy_mmhg"\nPnach = "p_post_oxy_mmhg"\n'
+        'Temp = { channel = "temp_c", scale = 0.1 }\n',
+        encoding="utf-8",
+    )
+    source = collector.start(SerialSource("loop://", profile=str(profile)))
+    assert source.protocol == "delimited" and source.profile.name == "site-console"
+    wait_until(lambda: source.port_open)
+    source.write(
+        b"Drehzahl;Fluss;Pvor;Pnach;Temp\r\n3100;412;200,5;180;371\r\n3100;415;201;180;-32000\r\n"
+    )
+    wait_until(lambda: len(collector.frames) == 2, what="2 frames")
+    first, second = (frame.values for frame in collector.frames)
+    assert first["blood_flow_lpm"] == pytest.approx(4.12) and first["temp_c"] == pytest.approx(37.1)
+    assert first["p_pre_oxy_mmhg"] == 200.5 and "temp_c" not in second

@@ -50,7 +50,9 @@ def _run(sub) -> None:
     run.add_argument(
         "--profile",
         default=None,
-        help="column profile: keyvalue, canonical, generic, cardiohelp, framed",
+        metavar="NAME|FILE.toml",
+        help="column profile: keyvalue, canonical, generic, cardiohelp, framed, or a profile "
+        "file describing another console (docs/profiles.md)",
     )
     run.add_argument(
         "--protocol",
@@ -121,7 +123,10 @@ def _analyze(sub) -> None:
         "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
     )
     ana.add_argument(
-        "--profile", default=None, help="column profile (detected from the header if not given)"
+        "--profile",
+        default=None,
+        metavar="NAME|FILE.toml",
+        help="column profile or profile file (detected from the header if not given)",
     )
     ana.add_argument("--engine", choices=("batch", "incremental"), default="batch")
     ana.add_argument("--format", choices=("json", "csv", "html"), default="json")

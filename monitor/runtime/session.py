@@ -44,6 +44,8 @@ from rules import (
 )
 
 log = logging.getLogger("ecmo_monitor.session")
+#: The session's own technical alarms: the recorder failing, the alarm log failing.
+RECORDING_ALARM, ALARM_LOG_ALARM = "recording_stopped", "alarm_log_stopped"
 #: The circuit events a specialist can record from the page.
 EVENT_CHOICES: tuple[str, ...] = (
     "oxygenator_change",
@@ -133,6 +135,29 @@ class Session:
             self._log(self.engine.process(frame))
             self._newest_received = time.time()
             self._newest_time = frame.timestamp
+            self._watch_recorder()
+
+    def _watch_recorder(self) -> str | None:
+        """The recorder's error, if any; its alarm's raising and clearing are logged.
+
+        The recorder retries by itself (on a write or a status request); this notices
+        the change, so the alarm log shows ``active`` when recording stopped and
+        ``cleared`` when it went on in a new file, as it does for a rule's alarm.
+        """
+        if self.recorder is None:
+            return None
+        raised = RECORDING_ALARM in self._technical_since
+        if not raised and not self.recorder.stopped:  # the per-frame path: no status built
+            return None
+        status = self.recorder.status()
+        if status.error and not raised:
+            since = self._technical_since[RECORDING_ALARM] = self.now()
+            self._log([_recording_transition(since, AlertStatus.ACTIVE, status.error)])
+        elif not status.error and raised:
+            del self._technical_since[RECORDING_ALARM]
+            message = status.resumed_text or "Recording resumed."
+            self._log([_recording_transition(self.now(), AlertStatus.CLEARED, message)])
+        return status.error
 
     def _log(self, transitions: list[Transition]) -> None:
         if not transitions or self.store is None:
@@ -192,12 +217,11 @@ class Session:
 
     def _technical(self) -> list[AlertState]:
         problems = {}
-        if self.recorder is not None:
-            error = self.recorder.status().error
-            if error:
-                problems["recording_stopped"] = error
+        recording_error = self._watch_recorder()
+        if recording_error:
+            problems[RECORDING_ALARM] = recording_error
         if self._store_error:
-            problems["alarm_log_stopped"] = self._store_error
+            problems[ALARM_LOG_ALARM] = self._store_error
         out = []
         for rule, message in problems.items():
             since = self._technical_since.setdefault(rule, self.now())
@@ -227,7 +251,14 @@ class Session:
 
     # -- specialist actions (the caller has checked the role) -----------------------------
     def acknowledge(self, rule: str, user: str, role: str, note: str = "") -> Acknowledgement:
-        if rule in ("recording_stopped", "alarm_log_stopped"):
+        if rule == RECORDING_ALARM:
+            retry_s = self.recorder.retry_s if self.recorder is not None else 10.0
+            raise ActionError(
+                "This alarm stays until recording works again: free space or fix permissions "
+                f"in the data directory; the monitor retries every {retry_s:g} s and then "
+                "goes on in a new file."
+            )
+        if rule == ALARM_LOG_ALARM:
             raise ActionError(
                 "This alarm stays until its cause is fixed: free space or permissions in the "
                 "data directory, then restart the monitor."
@@ -306,3 +337,17 @@ class Session:
                 user,
                 f"{ml_kg_min:g} mL/kg/min" if ml_kg_min else "default",
             )
+
+
+def _recording_transition(when: float, state: AlertStatus, message: str) -> Transition:
+    """An alarm-log record of the recording alarm (high priority, technical)."""
+    return Transition(
+        time=when,
+        rule=RECORDING_ALARM,
+        priority=Priority.HIGH,
+        state=state,
+        value=None,
+        threshold=None,
+        baseline=None,
+        message=message,
+    )

@@ -10,7 +10,7 @@ from dash import html
 
 from adapters import CHANNEL_BY_NAME, SourceState
 from monitor.present import age_text, clock_text
-from monitor.runtime import SessionSnapshot
+from monitor.runtime import RecorderStatus, SessionSnapshot
 from monitor.store import LogEntry
 from rules import RULE_CHANNELS, AlertState, Baseline, rule_title
 
@@ -74,17 +74,28 @@ def header(snapshot: SessionSnapshot, now: float | None = None) -> list:
         ),
     ]
     if snapshot.recorder is not None:
-        rec = snapshot.recorder
-        parts.append(
-            html.Span(
-                rec.error or f"recording {rec.path.name if rec.path else ''}",
-                id="recorder-state",
-                className="stale" if rec.error else "recording",
-            )
-        )
+        parts.append(recorder_state(snapshot.recorder))
     if snapshot.store_error:
         parts.append(html.Span(snapshot.store_error, id="store-state", className="stale"))
     return parts
+
+
+def recorder_state(rec: RecorderStatus) -> html.Span:
+    """The recording: its file, its outage (retrying, frames held) or where it went on."""
+    if rec.error:
+        text = rec.error
+        if rec.held or rec.frames_lost:
+            lost = f", {rec.frames_lost} not recorded" if rec.frames_lost else ""
+            text += f" {rec.held} frames held in memory{lost}."
+    else:
+        text = rec.resumed_text or f"recording {rec.path.name if rec.path else ''}"
+    earlier = ", ".join(path.name for path in rec.previous_paths)
+    return html.Span(
+        text,
+        id="recorder-state",
+        className="stale" if rec.error else "recording",
+        title=f"earlier files of this session: {earlier}" if earlier else None,
+    )
 
 
 def tiles(
