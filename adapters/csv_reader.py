@@ -148,8 +148,14 @@ def _read(path: Path, profile, gap_s: float) -> Recording:
     if lines is not None:
         report.data_lines = len(lines)
     else:
+        body = None
         text = _decode(raw[body_start:], header_line, report)
+        del raw  # the text is a copy: the bytes need not stay beside it
         frame, lines = _careful_table(text, header, rename, delimiter, decimal, header_line, report)
+        del text
+    # the file's bytes are not needed past here: freed before the frame is built (the peak
+    # of reading a long recording is here)
+    body = raw = None
     _convert(frame, rename, chosen)
     data = _finish(frame, lines, report, gap_s)
     if data.empty:

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from .contract import EVENT, NUMERIC_COLUMNS, Frame
 from .csv_reader import Recording, read_recording
@@ -39,15 +40,19 @@ class ReplaySource(Source):
     ) -> None:
         if not isinstance(recording, Recording):
             recording = read_recording(recording, profile)
+            # the read's scratch (the file's bytes, arrow's table) goes back to the system
+            # now, not when arrow's allocator would next reuse it: tens of MB for days
+            pa.default_memory_pool().release_unused()
         self.recording = recording
         self._speed = self._check_speed(speed)
         self.loop = loop
         super().__init__(f"replay {recording.path.name} at {self.speed_label}")
         data = recording.data
         self._seconds = recording.seconds
-        self._values = np.column_stack([data[c].to_numpy(dtype="float64") for c in NUMERIC_COLUMNS])
-        self._present = ~np.isnan(self._values)
-        self._events = data[EVENT].to_numpy(dtype=object)
+        # the recording's own columns (float64 already: views, not copies), so a replay
+        # holds its session once; frames are built from them a burst at a time
+        self._columns = [data[c].to_numpy(dtype="float64") for c in NUMERIC_COLUMNS]
+        self._events = {i: e for i, e in enumerate(data[EVENT].to_numpy(dtype=object)) if e}
         self._masks = data["artifact_mask"].to_numpy(dtype="int64")
         self._controls = threading.Condition()
         self._paused = False
@@ -120,8 +125,7 @@ class ReplaySource(Source):
         What a seek skips: a caller that must have seen them (an engine whose state
         depends on everything before) replays them first.
         """
-        for i in range(int(np.searchsorted(self._seconds, float(when), side="left"))):
-            yield self._frame(i)
+        yield from self._frames(0, int(np.searchsorted(self._seconds, float(when), side="left")))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -130,19 +134,23 @@ class ReplaySource(Source):
         super().stop(timeout)
 
     # -- the acquisition thread -------------------------------------------------------
-    def _frame(self, i: int) -> Frame:
-        present = self._present[i]
-        row = self._values[i]
-        values = {NUMERIC_COLUMNS[j]: float(row[j]) for j in np.flatnonzero(present)}
-        timestamp = float(self._seconds[i]) + self._loop_offset
-        return Frame(
-            timestamp=timestamp,
-            values=values,
-            event=self._events[i] or None,
-            received_at=time.time(),
-            artifacts=int(self._masks[i]),
-            device_timestamp=timestamp,
-        )
+    def _frames(self, start: int, end: int) -> Iterator[Frame]:
+        """Frames of rows [start, end), built a burst of rows at a time."""
+        for a in range(start, end, _BURST):
+            b = min(end, a + _BURST)
+            rows = np.column_stack([column[a:b] for column in self._columns]).tolist()
+            seconds = self._seconds[a:b].tolist()
+            masks = self._masks[a:b].tolist()
+            for k, row in enumerate(rows):
+                timestamp = seconds[k] + self._loop_offset
+                yield Frame(
+                    timestamp=timestamp,
+                    values={n: v for n, v in zip(NUMERIC_COLUMNS, row, strict=True) if v == v},
+                    event=self._events.get(a + k),
+                    received_at=time.time(),
+                    artifacts=masks[k],
+                    device_timestamp=timestamp,
+                )
 
     def _run(self) -> None:
         self._set_state(SourceState.PAUSED if self._paused else SourceState.RECEIVING)
@@ -177,5 +185,5 @@ class ReplaySource(Source):
                         self._controls.wait(min(wait, 0.25))
                         continue
                 self._index = end
-            for j in range(i, end):
-                self._deliver(self._frame(j))
+            for frame in self._frames(i, end):
+                self._deliver(frame)

@@ -21,3 +21,13 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture()
+def nats_server(tmp_path):
+    """A real nats-server with JetStream on a free loopback port, its store in tmp_path."""
+    from monitor.bus import LocalNatsServer
+
+    server = LocalNatsServer(tmp_path / "nats").start()
+    yield server
+    server.stop()

@@ -30,8 +30,10 @@ MONITOR_ROOMS = {
     "present": set(),
     "runtime": {"store"},
     "reports": {"store", "present"},
-    "web": {"runtime", "store", "present", "reports"},
-    "cli": {"runtime", "store", "present", "reports", "web"},
+    "bus": {"runtime", "store"},
+    "central": {"bus", "runtime"},
+    "web": {"runtime", "store", "present", "reports", "central"},
+    "cli": {"runtime", "store", "present", "reports", "web", "bus", "central"},
 }
 MAX_LINES = 450
 

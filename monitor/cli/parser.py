@@ -12,7 +12,9 @@ import os
 DEFAULT_DATA_DIR = "./ecmo-data"
 DATA_DIR_VARIABLE = "ECMO_MONITOR_DATA_DIR"
 #: The commands, each carried out by ``monitor.cli.<name>.command``.
-COMMANDS = ("run", "simulate", "analyze", "users")
+COMMANDS = ("run", "simulate", "analyze", "users", "central")
+#: Where a NATS password may come from instead of the command line (which others can read).
+NATS_PASSWORD_VARIABLE = "ECMO_NATS_PASSWORD"
 
 
 def default_data_dir() -> str:
@@ -39,7 +41,45 @@ def build_parser() -> argparse.ArgumentParser:
     _simulate(sub)
     _analyze(sub)
     _users(sub)
+    _central(sub)
     return parser
+
+
+def add_broker(parser: argparse.ArgumentParser) -> None:
+    """Who we are to the broker: a .creds file, or a user and password; a CA for tls://."""
+    parser.add_argument("--nats-creds", metavar="FILE", help="NATS credentials file (.creds)")
+    parser.add_argument("--nats-user", metavar="NAME", help="NATS user name")
+    parser.add_argument(
+        "--nats-password",
+        metavar="PASSWORD",
+        default=os.environ.get(NATS_PASSWORD_VARIABLE),
+        help=f"NATS password (better: the variable ${NATS_PASSWORD_VARIABLE})",
+    )
+    parser.add_argument("--nats-ca", metavar="FILE", help="CA certificate for tls:// URLs")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="stream replicas when creating the streams"
+    )
+
+
+def _central(sub) -> None:
+    central = sub.add_parser("central", help="the central station: every publishing bed")
+    central.add_argument("--nats", metavar="URL", help="the broker, e.g. nats://127.0.0.1:4222")
+    add_broker(central)
+    central.add_argument("--host", default="127.0.0.1", help="address to serve the page on")
+    central.add_argument("--port", type=int, default=8060, help="port to serve the page on")
+    central.add_argument("--name", default="central", help="this station's name")
+    central.add_argument(
+        "--public-view",
+        action="store_true",
+        help="beyond loopback, let anyone who reaches the page view the beds without signing in",
+    )
+    central.add_argument(
+        "--demo", action="store_true", help="start a local nats-server and simulated beds too"
+    )
+    central.add_argument("--beds", type=int, default=3, help="--demo: how many beds (1-12)")
+    central.add_argument("--tls-cert", metavar="FILE", help="serve the page over HTTPS (PEM)")
+    central.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    add_data_dir(central)
 
 
 def _run(sub) -> None:
@@ -86,6 +126,13 @@ def _run(sub) -> None:
         "--config", metavar="FILE", help="rules settings (TOML) over the shipped defaults"
     )
     run.add_argument("--dev", action="store_true", help="Dash developer tools (never at a bedside)")
+    run.add_argument(
+        "--bed-id", default="bed-1", help="this bed's id on the bus (letters, digits, - _)"
+    )
+    run.add_argument(
+        "--publish", metavar="URL", help="publish to NATS JetStream for central stations"
+    )
+    add_broker(run)
 
 
 def _simulate(sub) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from adapters import ReplaySource, SerialSource, write_csv
-from monitor.cli.common import SAMPLES, UsageError, open_store
+from monitor.cli.common import SAMPLES, UsageError, broker_settings, open_store
 from monitor.runtime import Catalog, QaReplays, Recorder, Session, SessionRegistry
 from monitor.store import Users, session_secret
 from monitor.web import create_app
@@ -19,6 +19,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def command(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     config = _config(args)
+    if args.publish:
+        from monitor.bus import check_bed_id
+
+        check_bed_id(args.bed_id)
     if args.serial is None:
         path = Path(args.replay) if args.replay else _bundled_stable(data_dir)
         source = ReplaySource(path, speed=args.speed, loop=args.loop, profile=args.profile)
@@ -66,7 +70,8 @@ def _session(source, args, config: RulesConfig, recorder=None) -> Session:
         source,
         recorder=recorder,
         engine=IncrementalEngine(config, weight_kg=args.weight),
-        store=open_store(Path(args.data_dir)),
+        store=open_store(Path(args.data_dir), args.bed_id),
+        bed_id=args.bed_id,
         bed_label=args.bed_label,
         weight_kg=args.weight,
     )
@@ -113,6 +118,7 @@ def _serve(session: Session, args: argparse.Namespace) -> int:
         secure_cookie=tls is not None,
     )
     session.start()
+    publisher = _publisher(session, args)
     scheme = "https" if tls else "http"
     print(
         f"ecmo-monitor: {session.source.description}; page on {scheme}://{args.host}:{args.port}",
@@ -121,6 +127,24 @@ def _serve(session: Session, args: argparse.Namespace) -> int:
     try:
         app.run(host=args.host, port=args.port, debug=args.dev, use_reloader=False, ssl_context=tls)
     finally:
+        if publisher is not None:
+            publisher.stop()
         replays.close_all()
         session.stop()
     return 0
+
+
+def _publisher(session: Session, args: argparse.Namespace):
+    """The bed's publisher to the broker, started, when ``--publish`` is given."""
+    if not args.publish:
+        return None
+    from monitor.bus import BedPublisher
+
+    settings = broker_settings(args, args.publish, f"bed {args.bed_id}")
+    quiet = session.engine.config.data_stale.live_quiet_s
+    publisher = BedPublisher(session, settings, quiet_s=quiet).start()
+    print(
+        f"ecmo-monitor: publishing bed {args.bed_id} to {publisher.status().url.split('@')[-1]}",
+        file=sys.stderr,
+    )
+    return publisher

@@ -21,19 +21,23 @@ from monitor.present.text import (
     when_text,
 )
 from monitor.present.traces import (
+    DRAWN_COLUMNS,
     LAB_TRACES,
     REFERENCE_COLOURS,
     TELEMETRY_TRACES,
     TRACE_KEYS,
     ResistanceAt,
     Trace,
+    WindowPoints,
     clean,
     event_markers,
     event_times,
+    markers_at,
     trace_points,
 )
 
 __all__ = [
+    "DRAWN_COLUMNS",
     "LAB_TRACES",
     "MAX_POINTS",
     "PRINT_PRIORITY_COLOURS",
@@ -44,6 +48,7 @@ __all__ = [
     "TRACE_KEYS",
     "ResistanceAt",
     "Trace",
+    "WindowPoints",
     "age_text",
     "chart_text",
     "clean",
@@ -53,6 +58,7 @@ __all__ = [
     "duration_text",
     "event_markers",
     "event_times",
+    "markers_at",
     "number_text",
     "series",
     "trace_points",

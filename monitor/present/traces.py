@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from adapters import EVENT, TIMESTAMP, clean_column, epoch_seconds
-from monitor.present.downsample import MAX_POINTS, series
+from monitor.present.downsample import MAX_POINTS, ChunkedSeries, series
 from monitor.present.text import chart_text
 
 ResistanceAt = Callable[[np.ndarray], np.ndarray]
@@ -49,6 +49,11 @@ LAB_TRACES: tuple[Trace, ...] = (
     Trace("ldh_u_l", "LDH", "#ffe082", 4),
     Trace("haptoglobin_mg_dl", "Haptoglobin", "#80deea", 4),
     Trace("bilirubin_mg_dl", "Bilirubin", "#c5e1a5", 4),
+)
+#: The buffer columns the trends draw (the rest need not be read for a figure).
+DRAWN_COLUMNS: tuple[str, ...] = (
+    *(t.key for t in TELEMETRY_TRACES),
+    *(t.key for t in LAB_TRACES),
 )
 #: Every trace key in figure order: refreshes extend traces by this index.
 TRACE_KEYS: tuple[str, ...] = (
@@ -118,9 +123,79 @@ def event_times(data: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return epoch_seconds(data[TIMESTAMP].iloc[rows]), text.iloc[rows].tolist()
 
 
+class WindowPoints:
+    """:func:`trace_points` (downsampled), :func:`event_times` and the drawn pump speeds of
+    a long window, fed a part of its rows at a time, oldest first.
+
+    The same points as from the whole window at once, while only a part of it is in memory
+    (a 72 h window is tens of MB as a DataFrame). ``count`` rows in all, the first at
+    ``first_ms`` and the last at ``last_ms`` (epoch milliseconds), in time order.
+    """
+
+    def __init__(
+        self,
+        first_ms: float,
+        last_ms: float,
+        count: int,
+        resistance_at: ResistanceAt | None,
+        references: Sequence,
+        gap_s: float,
+    ) -> None:
+        self._resistance_at = resistance_at
+        self._references = tuple(references)
+        keys = [t.key for t in TELEMETRY_TRACES] + [line.key for line in self._references]
+        self._series = {k: ChunkedSeries(first_ms, last_ms, count, gap_s * 1000.0) for k in keys}
+        self._labs: dict[str, tuple[list, list]] = {t.key: ([], []) for t in LAB_TRACES}
+        self._events: list[tuple[np.ndarray, list[str]]] = []
+        self._speeds: list[np.ndarray] = []
+
+    def add(self, data: pd.DataFrame) -> None:
+        """The next rows of the window (a buffer read), after every row added before."""
+        if not len(data):
+            return
+        times_ms = epoch_seconds(data[TIMESTAMP]) * 1000.0
+        for trace in TELEMETRY_TRACES:
+            values = clean(data, trace.key)
+            self._series[trace.key].add(times_ms, values)
+            if trace.key == "pump_speed_rpm":
+                self._speeds.append(values[~np.isnan(values)])
+        if self._resistance_at is not None:
+            expected = self._resistance_at(times_ms / 1000.0) * clean(data, "blood_flow_lpm")
+        else:
+            expected = np.full(len(times_ms), np.nan)
+        for line in self._references:
+            self._series[line.key].add(times_ms, expected + line.offset_mmhg)
+        for trace in LAB_TRACES:
+            v = clean(data, trace.key)
+            keep = ~np.isnan(v)
+            xs, ys = self._labs[trace.key]
+            xs += times_ms[keep].tolist()
+            ys += v[keep].tolist()
+        self._events.append(event_times(data))
+
+    def points(self) -> dict[str, tuple[list, list]]:
+        """x/y lists per trace key, as :func:`trace_points` gives them for the whole window."""
+        out = {key: series.lists() for key, series in self._series.items()}
+        return {**out, **self._labs}
+
+    def events(self) -> tuple[np.ndarray, list[str]]:
+        """POSIX seconds and texts of the window's events, as :func:`event_times` gives them."""
+        seconds = [s for s, _texts in self._events]
+        texts = [text for _s, part in self._events for text in part]
+        return (np.concatenate(seconds) if seconds else np.zeros(0)), texts
+
+    def speeds(self) -> np.ndarray:
+        """The pump speeds drawn (artifacts and missing values left out)."""
+        return np.concatenate(self._speeds) if self._speeds else np.zeros(0)
+
+
 def event_markers(data: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     """Vertical lines and labels for the events in a window."""
-    seconds, texts = event_times(data)
+    return markers_at(*event_times(data))
+
+
+def markers_at(seconds: np.ndarray, texts: list[str]) -> tuple[list[dict], list[dict]]:
+    """Vertical lines and labels for events at ``seconds`` (POSIX) with ``texts``."""
     shapes, notes = [], []
     for t, text in zip((seconds * 1000.0).tolist(), texts, strict=True):
         shapes.append(

@@ -1,10 +1,12 @@
 """The in-memory telemetry buffer: bounded, thread-safe, read as pandas DataFrames.
 
 A ring of preallocated numpy columns (one row per frame), so appending is O(1) and the
-memory is fixed at construction (72 h at 1 Hz by default: about 40 MB). Readers get a
-DataFrame of just the rows they ask for (a time window, or the frames after a sequence
-cursor), copied out under the lock so the acquisition thread can keep writing; the whole
-history is never copied to answer a recent-window read.
+memory is bounded at construction (72 h at 1 Hz by default: about 40 MB, which the
+system hands over page by page as frames fill it, so a QA replay of an hour does not
+hold 72 h). Readers get a DataFrame of just the rows they ask for (a time window, or the
+frames after a sequence cursor), copied out under the lock so the acquisition thread can
+keep writing; the whole history is never copied to answer a recent-window read, and a
+long window can be read a part at a time (:meth:`TelemetryBuffer.span`, ``rows``).
 
 Every frame gets a sequence number (1, 2, 3, ...). A client that remembers the last
 number it saw asks for what came after it, so a missed refresh loses nothing.
@@ -36,7 +38,8 @@ class TelemetryBuffer:
         self._column_index = {name: i for i, name in enumerate(self.columns)}
         self._lock = threading.Lock()
         self._time = np.zeros(self.capacity, dtype="float64")
-        self._values = np.full((self.capacity, len(self.columns)), np.nan, dtype="float64")
+        # zeros, not NaN: an append writes the whole row, and untouched pages cost nothing
+        self._values = np.zeros((self.capacity, len(self.columns)), dtype="float64")
         self._mask = np.zeros(self.capacity, dtype="int64")
         self._events = np.full(self.capacity, "", dtype=object)
         self._size = 0
@@ -117,30 +120,71 @@ class TelemetryBuffer:
                 hi = mid
         return lo
 
-    def _frame(self, start: int, end: int) -> pd.DataFrame:
+    def _frame(self, start: int, end: int, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """Logical rows [start, end) as a DataFrame of their own (each column copied once).
+
+        ``columns``: the numeric columns wanted (all when None); the others are left out.
+        """
         rows = self._physical(start, end)
         first_seq = self._next_seq - self._size + start
         data = {TIMESTAMP: to_datetime_utc(self._time[rows])}
-        values = self._values[rows]
-        for name, j in self._column_index.items():
-            data[name] = values[:, j].copy() if isinstance(rows, slice) else values[:, j]
+        wanted = self.columns if columns is None else set(columns)
+        names = [name for name in self.columns if name in wanted]
+        for name in names:
+            # a slice is a view into the ring: copied; an index array copies already
+            column = self._values[rows, self._column_index[name]]
+            data[name] = column.copy() if isinstance(rows, slice) else column
         data[EVENT] = pd.array(self._events[rows].tolist(), dtype="str")
         data[ARTIFACT_MASK] = self._mask[rows].copy()
         data[SEQ] = np.arange(first_seq, first_seq + (end - start), dtype="int64")
-        return pd.DataFrame(data)
+        # the columns are this frame's own, so pandas need not copy them into one block
+        # again (a second copy of the window: tens of MB for the "all" window)
+        return pd.DataFrame(data, copy=False)
 
-    def window(self, seconds: float | None = None, end: float | None = None) -> pd.DataFrame:
-        """Frames of the last ``seconds`` before the newest one (or before ``end``); all if None."""
+    def window(
+        self,
+        seconds: float | None = None,
+        end: float | None = None,
+        columns: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Frames of the last ``seconds`` before the newest one (or before ``end``); all if None.
+
+        ``columns``: the numeric columns to read (all when None), so a long window that
+        needs a few channels does not copy every one.
+        """
         with self._lock:
             if self._size == 0:
-                return self._frame(0, 0)
+                return self._frame(0, 0, columns)
             stop = self._size if end is None else self._search_time(end, after=True)
             if seconds is None:
                 start = 0
             else:
                 newest = self._time[(self._head - 1) % self.capacity] if end is None else end
                 start = self._search_time(newest - seconds)
-            return self._frame(start, max(start, stop))
+            return self._frame(start, max(start, stop), columns)
+
+    def span(self, seconds: float | None = None) -> tuple[int, int]:
+        """(first sequence number, frame count) of the window :meth:`window` would give now."""
+        with self._lock:
+            if self._size == 0:
+                return self._next_seq, 0
+            start = 0
+            if seconds is not None:
+                start = self._search_time(self._time[(self._head - 1) % self.capacity] - seconds)
+            return self._next_seq - self._size + start, self._size - start
+
+    def rows(self, seq: int, count: int, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """The frames numbered ``seq`` to ``seq + count - 1``, as :meth:`window` gives them.
+
+        For reading a long window a part at a time (see :meth:`span`): a frame keeps its
+        values while it is held, so the parts make up the window as it was. Raises
+        LookupError when some of them are no longer (or not yet) held.
+        """
+        with self._lock:
+            first = self._next_seq - self._size
+            if seq < first or seq + count > self._next_seq or count < 0:
+                raise LookupError(f"frames {seq} to {seq + count - 1} are not all held")
+            return self._frame(seq - first, seq - first + count, columns)
 
     def count_window(self, seconds: float | None) -> int:
         """How many frames the last ``seconds`` hold (all held frames if None)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters import (
@@ -104,7 +105,7 @@ class Session:
         self.bed_id = bed_id
         self.bed_label = bed_label or bed_id
         self.source = source
-        self.buffer = buffer or TelemetryBuffer()
+        self.buffer = buffer if buffer is not None else TelemetryBuffer()  # an empty one is falsy
         self.recorder = recorder
         self.engine = engine or IncrementalEngine(weight_kg=weight_kg)
         self.store = store
@@ -119,6 +120,8 @@ class Session:
         self._clock = FrameClock()
         self._store_error: str | None = None
         self._technical_since: dict[str, float] = {}
+        self._checks: list[Callable[[], tuple[str, str, str] | None]] = []
+        self._raised: dict[str, Priority] = {}  # the checks' alarms, as last logged
         self._ticker: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -152,11 +155,15 @@ class Session:
         status = self.recorder.status()
         if status.error and not raised:
             since = self._technical_since[RECORDING_ALARM] = self.now()
-            self._log([_recording_transition(since, AlertStatus.ACTIVE, status.error)])
+            self._log(
+                [_technical_transition(RECORDING_ALARM, since, AlertStatus.ACTIVE, status.error)]
+            )
         elif not status.error and raised:
             del self._technical_since[RECORDING_ALARM]
             message = status.resumed_text or "Recording resumed."
-            self._log([_recording_transition(self.now(), AlertStatus.CLEARED, message)])
+            self._log(
+                [_technical_transition(RECORDING_ALARM, self.now(), AlertStatus.CLEARED, message)]
+            )
         return status.error
 
     def _log(self, transitions: list[Transition]) -> None:
@@ -173,6 +180,7 @@ class Session:
         while not self._stopping.wait(0.5):
             with self._lock:
                 self._log(self.engine.tick(time.time()))
+                self.watch_technical()
 
     def start(self) -> None:
         self.source.start(self.on_frame)
@@ -215,20 +223,51 @@ class Session:
         with self._lock:
             return sorted(self._technical() + self.engine.alerts(), key=alert_sort_key)
 
+    def add_technical_check(self, check: Callable[[], tuple[str, str, str] | None]) -> None:
+        """A part beside the session (the broker link) that can raise a technical alarm.
+
+        ``check`` returns ``(rule, priority, message)`` while its problem lasts, else None.
+        """
+        self._checks.append(check)
+
+    def watch_technical(self) -> dict[str, tuple[Priority, str]]:
+        """The checks' problems now; their raising and clearing go to the alarm log."""
+        with self._lock:
+            problems = {}
+            for check in self._checks:
+                found = check()
+                if found is not None:
+                    rule, priority, message = found
+                    problems[rule] = (Priority(priority), message)
+            for rule in problems.keys() - self._raised:
+                since = self._technical_since.setdefault(rule, self.now())
+                priority, message = problems[rule]
+                raised = _technical_transition(rule, since, AlertStatus.ACTIVE, message, priority)
+                self._log([raised])
+            for rule in self._raised.keys() - problems.keys():
+                self._technical_since.pop(rule, None)
+                cleared = _technical_transition(
+                    rule, self.now(), AlertStatus.CLEARED, "resolved", self._raised[rule]
+                )
+                self._log([cleared])
+            self._raised = {rule: priority for rule, (priority, _) in problems.items()}
+            return problems
+
     def _technical(self) -> list[AlertState]:
         problems = {}
         recording_error = self._watch_recorder()
         if recording_error:
-            problems[RECORDING_ALARM] = recording_error
+            problems[RECORDING_ALARM] = (Priority.HIGH, recording_error)
         if self._store_error:
-            problems[ALARM_LOG_ALARM] = self._store_error
+            problems[ALARM_LOG_ALARM] = (Priority.HIGH, self._store_error)
+        problems.update(self.watch_technical())
         out = []
-        for rule, message in problems.items():
+        for rule, (priority, message) in problems.items():
             since = self._technical_since.setdefault(rule, self.now())
             out.append(
                 AlertState(
                     rule=rule,
-                    priority=Priority.HIGH,
+                    priority=priority,
                     state=AlertStatus.ACTIVE,
                     latched=False,
                     since=since,
@@ -339,12 +378,14 @@ class Session:
             )
 
 
-def _recording_transition(when: float, state: AlertStatus, message: str) -> Transition:
-    """An alarm-log record of the recording alarm (high priority, technical)."""
+def _technical_transition(
+    rule: str, when: float, state: AlertStatus, message: str, priority: Priority = Priority.HIGH
+) -> Transition:
+    """An alarm-log record of a technical alarm (the recording, the broker link)."""
     return Transition(
         time=when,
-        rule=RECORDING_ALARM,
-        priority=Priority.HIGH,
+        rule=rule,
+        priority=priority,
         state=state,
         value=None,
         threshold=None,

@@ -231,6 +231,24 @@ class AlarmStore:
         )
         return [LogEntry(*row) for row in rows]
 
+    def alarm_log_after(self, ident: int, limit: int = 500) -> list[LogEntry]:
+        """Alarm-log rows of this bed with a row id above ``ident``, oldest first.
+
+        What a publishing bed resends after the broker comes back: the rows the stream
+        lacks, in the order they were written.
+        """
+        rows = self._select(
+            "SELECT id, bed, time, rule, priority, state, value, threshold, baseline, user, role, "
+            "note, message FROM alarm_log WHERE bed = ? AND id > ? ORDER BY id LIMIT ?",
+            [self.bed, int(ident), int(limit)],
+        )
+        return [LogEntry(*row) for row in rows]
+
+    def last_alarm_id(self) -> int:
+        """The row id of this bed's newest alarm-log row (0 when it has none)."""
+        [(ident,)] = self._select("SELECT MAX(id) FROM alarm_log WHERE bed = ?", [self.bed])
+        return int(ident or 0)
+
     def acknowledgements(self, limit: int | None = None) -> list[AcknowledgementEntry]:
         tail, args = self._filters(self.bed, None, limit)
         rows = self._select(

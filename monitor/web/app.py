@@ -44,6 +44,21 @@ def create_app(
     ``secure_cookie``: the page is served over HTTPS, so the cookie is sent only so.
     """
     app = Dash(__name__, title="ecmo-monitor", update_title=None, suppress_callback_exceptions=True)
+    harden(app, secret, dev, secure_cookie)
+    access = Access(registry, users, replays or QaReplays())
+    app.layout = lambda: page_layout(registry.first(), access.user())
+    register_sign_in(app, access)
+    live.register(app, access)
+    live_bed = registry.first()
+    qa.register(app, access, catalog or Catalog({}), live_bed.engine.config, live_bed.store)
+    _register_status(app, registry)
+    return app
+
+
+def harden(app: Dash, secret: bytes | None, dev: bool, secure_cookie: bool) -> None:
+    """What every page server of this project has: a signed HttpOnly cookie, a request
+    size limit, developer tools only when asked for, headers that refuse framing and
+    foreign code, and a 400 for a callback request the page would never send."""
     app.enable_dev_tools(debug=dev, dev_tools_ui=dev, dev_tools_hot_reload=False)
     server = app.server
     server.secret_key = secret or secrets.token_bytes(32)
@@ -54,16 +69,8 @@ def create_app(
         SESSION_COOKIE_SECURE=secure_cookie,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
-    access = Access(registry, users, replays or QaReplays())
-    app.layout = lambda: page_layout(registry.first(), access.user())
-    register_sign_in(app, access)
-    live.register(app, access)
-    live_bed = registry.first()
-    qa.register(app, access, catalog or Catalog({}), live_bed.engine.config, live_bed.store)
-    _register_status(app, registry)
     _refuse_framing_and_foreign_code(app)
     _refuse_malformed_callbacks(app)
-    return app
 
 
 #: Callback request keys and the JSON type each must have (what dash-renderer sends).
@@ -126,25 +133,32 @@ def _refuse_framing_and_foreign_code(app: Dash) -> None:
     The inline scripts Dash's index page needs are allowed by their hashes, nothing else
     inline runs; plotly sets styles inline, so styles may be inline.
     """
-    policy = "; ".join(
-        (
-            "default-src 'self'",
-            f"script-src 'self' {' '.join(app.csp_hashes())}",
-            "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data: blob:",
-            "font-src 'self' data:",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        )
-    )
+    policy: list[str] = []  # made at the first response: clientside callbacks add scripts
+
+    def content_policy() -> str:
+        if not policy:
+            policy.append(
+                "; ".join(
+                    (
+                        "default-src 'self'",
+                        f"script-src 'self' {' '.join(app.csp_hashes())}",
+                        "style-src 'self' 'unsafe-inline'",
+                        "img-src 'self' data: blob:",
+                        "font-src 'self' data:",
+                        "connect-src 'self'",
+                        "object-src 'none'",
+                        "base-uri 'none'",
+                        "form-action 'self'",
+                        "frame-ancestors 'none'",
+                    )
+                )
+            )
+        return policy[0]
 
     @app.server.after_request
     def headers(response):
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = policy
+        response.headers["Content-Security-Policy"] = content_policy()
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response

@@ -12,21 +12,25 @@ and baseline comes from ``rules`` through :class:`TrendSettings`.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from adapters import CHANNEL_BY_NAME
+from adapters import CHANNEL_BY_NAME, TIMESTAMP, epoch_seconds
 from monitor.present import (
+    DRAWN_COLUMNS,
     LAB_TRACES,
     REFERENCE_COLOURS,
     TELEMETRY_TRACES,
     ResistanceAt,
+    WindowPoints,
     clean,
     dark_axis,
     dark_layout,
     event_markers,
+    markers_at,
     trace_points,
 )
 from monitor.runtime import Session
@@ -38,6 +42,8 @@ from rules import (
     resistance_in_force,
 )
 
+#: Frames read from the buffer at a time for a long window's figure (about 2 MB).
+PART_ROWS = 16_384
 #: The pump speed axis spans at least this much (rpm), so sensor noise on a steady pump
 #: stays a flat line and a deliberate speed change still shows.
 MIN_SPEED_SPAN_RPM = 200.0
@@ -97,8 +103,11 @@ def _line(name: str, x: list, y: list, yaxis: str, colour: str, unit: str, **ext
     }
 
 
-def _speed_axis(data: pd.DataFrame) -> dict:
-    """The pump speed axis: autoscaled, but never to less than MIN_SPEED_SPAN_RPM."""
+def _speed_axis(speeds: np.ndarray) -> dict:
+    """The pump speed axis: autoscaled, but never to less than MIN_SPEED_SPAN_RPM.
+
+    ``speeds``: the window's pump speeds as drawn (artifacts blanked; NaN left out here).
+    """
     axis = {
         "overlaying": "y",
         "side": "right",
@@ -107,7 +116,6 @@ def _speed_axis(data: pd.DataFrame) -> dict:
         "tickmode": "auto",  # its own round ticks, not the flow axis's grid
         "tickformat": "d",
     }
-    speeds = clean(data, "pump_speed_rpm") if len(data) else np.zeros(0)
     speeds = speeds[~np.isnan(speeds)]
     if speeds.size:
         middle = float(np.median(speeds))
@@ -149,6 +157,12 @@ def trend_figure(
     points = trace_points(
         data, settings.resistance_at, settings.references, settings.gap_s, downsample=True
     )
+    speeds = clean(data, "pump_speed_rpm") if len(data) else np.zeros(0)
+    return _figure(points, event_markers(data), speeds, settings, window_ms, revision)
+
+
+def _figure(points: dict, markers: tuple, speeds, settings, window_ms, revision: str) -> dict:
+    """The figure of a window's trace points, event markers and drawn pump speeds."""
     traces = []
     for trace in TELEMETRY_TRACES:
         _xaxis, yaxis = _axis(trace.row, trace.secondary)
@@ -179,8 +193,8 @@ def trend_figure(
                 "hovertemplate": f"%{{y:.4g}} {unit}<extra>{trace.label}</extra>",
             }
         )
-    shapes, notes = event_markers(data)
-    shapes += _lab_shapes(settings.lab_limits)
+    shapes, notes = markers
+    shapes = shapes + _lab_shapes(settings.lab_limits)
     layout = dark_layout(
         height=760,
         margin={"l": 70, "r": 70, "t": 30, "b": 40},
@@ -190,7 +204,7 @@ def trend_figure(
         hovermode="x unified",
         xaxis=dark_axis(type="date", anchor="y4", showspikes=True),
         yaxis=dark_axis(domain=[0.79, 1.0], title={"text": "flow L/min"}),
-        yaxis5=_speed_axis(data),
+        yaxis5=_speed_axis(speeds),
         yaxis2=dark_axis(domain=[0.53, 0.76], title={"text": "pressure mmHg"}),
         yaxis3=dark_axis(domain=[0.27, 0.50], title={"text": "delta P mmHg"}),
         # one labelled tick per decade: plotly's default labels 2 and 5 in between too
@@ -210,9 +224,45 @@ def trend_figure(
 
 
 def full_figure(session: Session, seconds: float | None) -> dict:
-    """The trend figure of a bed's window (``seconds`` back from the newest frame), whole."""
-    return trend_figure(
-        session.buffer.window(seconds),
-        TrendSettings.of_session(session),
-        revision=f"trends-{seconds}",
+    """The trend figure of a bed's window (``seconds`` back from the newest frame), whole.
+
+    A window longer than :data:`PART_ROWS` frames is read and reduced a part at a time
+    (the same figure, without a full-resolution copy of the window in memory); only one
+    such figure is built at a time on the server (see :func:`_one_at_a_time`).
+    """
+    settings = TrendSettings.of_session(session)
+    revision = f"trends-{seconds}"
+    for _attempt in range(3):
+        first, count = session.buffer.span(seconds)
+        if count <= PART_ROWS:
+            break
+        try:
+            return _one_at_a_time(_long_figure, session.buffer, first, count, settings, revision)
+        except LookupError:
+            continue  # frames dropped off the old end while it was read: read it anew
+    data = session.buffer.window(seconds, columns=DRAWN_COLUMNS)
+    return trend_figure(data, settings, revision=revision)
+
+
+def _long_figure(buffer, first: int, count: int, settings: TrendSettings, revision: str) -> dict:
+    """The figure of frames ``first`` .. ``first + count - 1``, read PART_ROWS at a time."""
+    ends = buffer.rows(first, 1), buffer.rows(first + count - 1, 1)
+    first_ms, last_ms = (float(epoch_seconds(end[TIMESTAMP])[0]) * 1000.0 for end in ends)
+    window = WindowPoints(
+        first_ms, last_ms, count, settings.resistance_at, settings.references, settings.gap_s
     )
+    for seq in range(first, first + count, PART_ROWS):
+        window.add(buffer.rows(seq, min(PART_ROWS, first + count - seq), DRAWN_COLUMNS))
+    markers = markers_at(*window.events())
+    return _figure(window.points(), markers, window.speeds(), settings, None, revision)
+
+
+#: One thread builds every long figure: concurrent redraws (a window change and a
+#: refresh crossing it, several pages) then never hold several windows' worth of scratch
+#: at once, and the scratch is reused from one thread's allocator rather than left behind
+#: in the allocator arena of each short-lived request thread.
+_LONG_FIGURES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="long-figure")
+
+
+def _one_at_a_time(build, *args):
+    return _LONG_FIGURES.submit(build, *args).result()

@@ -27,6 +27,7 @@ STATE_TEXT = {
 TECHNICAL_TITLES = {
     "recording_stopped": "Recording stopped",
     "alarm_log_stopped": "Alarm log not written",
+    "broker_unreachable": "Central station link lost",
 }
 TILES: tuple[tuple[str, str], ...] = (
     ("blood_flow_lpm", "{:.2f}"),

@@ -1,0 +1,127 @@
+"""``ecmo-monitor central``: the central station, or with ``--demo`` a whole ward on one machine.
+
+``--demo`` starts a local nats-server on a free loopback port with its store in a
+temporary folder, N beds replaying different bundled scenarios (each its own
+``ecmo-monitor run`` process publishing to the server, with its own page), and the
+central page; Ctrl-C stops them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from monitor.cli.common import SAMPLES, UsageError, broker_settings, open_store
+from monitor.cli.run import LOOPBACK, _tls
+
+#: The bundled stories the demo beds play, one per bed in turn.
+DEMO_SCENARIOS = (
+    "gradual_oxygenator_thrombosis",
+    "drainage_insufficiency",
+    "stable",
+    "return_line_kink",
+    "pump_head_thrombosis",
+    "acute_oxygenator_clot",
+    "sensor_dropout",
+    "oxygenator_exchange",
+)
+DEMO_SPEED = 20.0
+
+
+def command(args: argparse.Namespace) -> int:
+    if args.demo:
+        return _demo(args)
+    if not args.nats:
+        raise UsageError("Give the broker with --nats URL (or try the demo: --demo).")
+    return _serve(args, args.nats)
+
+
+def _serve(args: argparse.Namespace, url: str) -> int:
+    from monitor.central import CentralStation
+    from monitor.store import Users, session_secret
+    from monitor.web import create_central_app
+
+    tls = _tls(args)
+    settings = broker_settings(args, url, f"central {args.name}")
+    store = open_store(Path(args.data_dir))
+    public_view = args.public_view or args.host in LOOPBACK
+    if args.host not in LOOPBACK:
+        print(
+            f"warning: serving the central station on {args.host}: "
+            + (
+                "anyone who reaches it sees every bed (--public-view)."
+                if args.public_view
+                else "viewing needs a sign-in."
+            )
+            + ("" if tls else " Without TLS PINs and patient data cross the network unencrypted."),
+            file=sys.stderr,
+        )
+    station = CentralStation(settings).start()
+    app = create_central_app(
+        station,
+        users=Users(store),
+        secret=session_secret(args.data_dir),
+        public_view=public_view,
+        name=args.name,
+        secure_cookie=tls is not None,
+    )
+    scheme = "https" if tls else "http"
+    print(
+        f"ecmo-monitor: central station {args.name} reading {url.split('@')[-1]}; "
+        f"page on {scheme}://{args.host}:{args.port}",
+        file=sys.stderr,
+    )
+    try:
+        app.run(host=args.host, port=args.port, debug=False, use_reloader=False, ssl_context=tls)
+    finally:
+        station.stop()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from monitor.bus import LocalNatsServer, free_port
+
+    if not 1 <= args.beds <= 12:
+        raise UsageError("--beds must be between 1 and 12.")
+    folder = Path(tempfile.mkdtemp(prefix="ecmo-central-demo-"))
+    server = LocalNatsServer(folder / "nats").start()
+    print(f"ecmo-monitor: demo nats-server on {server.url}, store in {folder}", file=sys.stderr)
+    beds: list[subprocess.Popen] = []
+    try:
+        for i in range(args.beds):
+            scenario = DEMO_SCENARIOS[i % len(DEMO_SCENARIOS)]
+            port = free_port()
+            command = [
+                sys.executable, "-m", "monitor.cli", "run",
+                "--replay", str(SAMPLES / f"{scenario}.csv"), "--speed", str(DEMO_SPEED), "--loop",
+                "--bed-id", f"bed-{i + 1}", "--bed-label", f"Bed {i + 1}",
+                "--publish", server.url, "--port", str(port),
+                "--data-dir", str(folder / f"bed-{i + 1}"),
+            ]  # fmt: skip
+            log = open(folder / f"bed-{i + 1}.log", "ab")  # noqa: SIM115 - the child writes it
+            beds.append(
+                subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+            )
+            log.close()
+            print(
+                f"ecmo-monitor: Bed {i + 1} plays {scenario} at {DEMO_SPEED:g}x, its page on "
+                f"http://127.0.0.1:{port}",
+                file=sys.stderr,
+            )
+        args.data_dir = str(folder / "central")
+        return _serve(args, server.url)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        for bed in beds:
+            bed.terminate()
+        for bed in beds:
+            try:
+                bed.wait(10)
+            except subprocess.TimeoutExpired:
+                bed.kill()
+        server.stop()

@@ -1,0 +1,1 @@
+"""The central station's page (``app``) and its overview of every bed (``overview``)."""

@@ -1,0 +1,112 @@
+"""The central station's page: every bed's tile, refreshed each second, and ``/api/beds``.
+
+Served by the same hardened server as the bedside page (``monitor.web.app.harden``). On
+loopback anyone on this machine may view; bound beyond it, viewing needs a sign-in (many
+patients on one screen) unless the station was started with ``--public-view``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask
+from dash import Dash, Input, Output, dcc, html
+
+from monitor.central import CentralStation
+from monitor.runtime import QaReplays, SessionRegistry
+from monitor.store import Users
+from monitor.web.access import Access, login_area, register_sign_in
+from monitor.web.app import harden
+from monitor.web.central.overview import bed_history, beds_payload, overview
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+REFRESH_MS = 1000
+
+
+def create_central_app(
+    station: CentralStation,
+    users: Users | None = None,
+    secret: bytes | None = None,
+    *,
+    public_view: bool = True,
+    name: str = "central",
+    dev: bool = False,
+    secure_cookie: bool = False,
+) -> Dash:
+    app = Dash(
+        __name__,
+        title=f"ecmo-monitor central: {name}",
+        update_title=None,
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+    )
+    harden(app, secret, dev, secure_cookie)
+    access = Access(SessionRegistry(), users, QaReplays())
+
+    def may_view() -> bool:
+        return public_view or access.user() is not None
+
+    def layout():
+        return html.Div(
+            [
+                html.Div(
+                    [
+                        html.Div(
+                            [html.Strong(f"Central station {name}"), html.Span(id="central-state")],
+                            className="header",
+                        ),
+                        html.Div(login_area(access.user()), id="user-area", className="user-area"),
+                    ],
+                    className="top",
+                ),
+                html.Div(id="overview", className="tiles overview"),
+                dcc.Interval(id="central-refresh", interval=REFRESH_MS),
+            ],
+            className="page",
+        )
+
+    app.layout = layout
+    register_sign_in(app, access)
+
+    @app.callback(
+        Output("overview", "children"),
+        Output("central-state", "children"),
+        Input("central-refresh", "n_intervals"),
+        Input("user-area", "children"),
+    )
+    def refresh(_n, _user):
+        status = station.status()
+        link = (
+            f" reading {status.url}, {status.beds} bed(s)"
+            if status.connected
+            else f" {status.error or 'connecting to the broker'}"
+        )
+        state = html.Span(link, className="recording" if status.connected else "stale")
+        if not may_view():
+            return [html.Div("Sign in to see the beds.", className="message")], state
+        return overview(station), state
+
+    @app.server.route("/api/beds")
+    def api_beds():
+        if not may_view():
+            return flask.jsonify({"error": "sign in to see the beds"}), 401
+        return flask.jsonify(beds_payload(station))
+
+    @app.server.route("/api/beds/<bed>/history")
+    def api_bed_history(bed: str):
+        if not may_view():
+            return flask.jsonify({"error": "sign in to see the beds"}), 401
+        remote = station.bed(bed)
+        if remote is None:
+            return flask.jsonify({"error": "no such bed"}), 404
+        seconds = flask.request.args.get("seconds", type=float)
+        return flask.jsonify(bed_history(remote, seconds))
+
+    @app.server.route("/api/central")
+    def api_central():
+        status = station.status()
+        return flask.jsonify(
+            {"connected": status.connected, "error": status.error, "beds": status.beds}
+        )
+
+    return app
