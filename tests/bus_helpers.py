@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import Counter
 
 import nats
 
 from monitor.bus import STREAM, AlarmMessage, FrameMessage
+
+
+def run_async(coroutine):
+    """``asyncio.run`` on a thread of its own: the session's Playwright (sync API) keeps an
+    event loop running on the main thread once a browser test has run."""
+    result: list = []
+
+    def target() -> None:
+        try:
+            result.append((True, asyncio.run(coroutine)))
+        except BaseException as exc:  # handed to the caller
+            result.append((False, exc))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    ok, value = result[0]
+    if not ok:
+        raise value
+    return value
 
 
 async def _stream_messages(url: str, filter_subject: str) -> list[tuple[str, bytes]]:
@@ -37,7 +58,7 @@ async def _stream_messages(url: str, filter_subject: str) -> list[tuple[str, byt
 
 def stream_messages(url: str, filter_subject: str = "ecmo.*.*") -> list[tuple[str, bytes]]:
     """(subject, data) of every message of the frame/alarm stream on ``filter_subject``."""
-    return asyncio.run(_stream_messages(url, filter_subject))
+    return run_async(_stream_messages(url, filter_subject))
 
 
 def frame_numbers(url: str, bed: str) -> Counter:

@@ -65,6 +65,18 @@ def post_callback(client, outputs, inputs, state, changed):
     return client.post("/_dash-update-component", json=body)
 
 
+def sign_in_body(name: str, pin: str) -> tuple:
+    """The sign-in callback's outputs, inputs, state and trigger, for :func:`post_callback`."""
+    return (
+        [("user-area", "children")],
+        [{"id": "login-submit", "property": "n_clicks", "value": 1},
+         {"id": "logout", "property": "n_clicks", "value": None}],
+        [{"id": "login-user", "property": "value", "value": name},
+         {"id": "login-pin", "property": "value", "value": pin}],
+        ["login-submit.n_clicks"],
+    )  # fmt: skip
+
+
 def callback_outputs(app, prefix: str) -> list[tuple[str, str]]:
     """The (id, property) outputs of the registered callback whose key starts with ``prefix``."""
     key = next(k for k in app.callback_map if k.startswith(prefix))

@@ -201,3 +201,32 @@ def test_a_broker_stopped_for_30_s_loses_no_frame_of_any_bed(ward, nats_server):
         )
         assert frame_numbers(ward.url, bed_id) == {n: 1 for n in range(1, rows + 1)}
         assert not any(a["rule"] == "broker_unreachable" for a in ward.bed_status(bed_id)["alerts"])
+
+
+LEVELS = {"low": 1, "medium": 2, "high": 3}
+
+
+@pytest.mark.browser
+def test_the_overview_in_chromium_shows_a_tile_per_bed_coloured_by_its_worst_alert(ward, page):
+    for i, scenario in enumerate(SCENARIOS, start=1):
+        ward.bed(f"bed-{i}", SAMPLES / f"{scenario}.csv")
+    ward.start_central()
+    wait_until(lambda: finished(ward), timeout=60, what="the replays to finish")
+    page.goto(f"http://127.0.0.1:{ward.central_port}/")
+    page.wait_for_function("document.querySelectorAll('.bed-tile').length === 3", timeout=15000)
+    time.sleep(1.5)  # one more refresh, with every heartbeat in
+    central = ward.central_beds()
+    for bed_id, bed in central.items():
+        live = [a for a in bed["alerts"] if a["state"] in ("active", "acknowledged", "cleared")]
+        worst = max((LEVELS[a["priority"]] for a in live), default=0)
+        tile = page.locator(f".bed-tile[data-bed='{bed_id}']")
+        classes = tile.get_attribute("class")
+        assert tile.get_attribute("data-level") == str(worst)
+        if worst:
+            name = {v: k for k, v in LEVELS.items()}[worst]
+            assert f"priority-{name}" in classes
+            assert tile.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+        assert bed["label"] in tile.inner_text()
+    # worst first
+    order = page.eval_on_selector_all(".bed-tile", "els => els.map(e => Number(e.dataset.level))")
+    assert order == sorted(order, reverse=True) and max(order) >= 2

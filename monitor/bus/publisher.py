@@ -156,7 +156,7 @@ class BedPublisher:
 
     async def _last(self, js, kind: str):
         try:
-            raw = await js.get_last_msg(STREAM, subject(self.bed, kind))
+            raw = await js.get_last_msg(STREAM, subject(self.bed, kind), direct=True)
         except NotFoundError:
             return None
         decode = FrameMessage.decode if kind == FRAME else AlarmMessage.decode

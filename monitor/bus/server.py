@@ -8,6 +8,8 @@ binds loopback only, with JetStream storing in a folder of the caller's choosing
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -61,12 +63,16 @@ class LocalNatsServer:
         config: str | None = None,
         name: str = "ecmo-local",
         log_path: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.store_dir = Path(store_dir)
         self.port = port or free_port()
         self.config = config
         self.name = name
         self.log_path = Path(log_path) if log_path else self.store_dir / f"{name}.log"
+        self.env = env
+        self.extra_args = tuple(extra_args)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -78,15 +84,18 @@ class LocalNatsServer:
         command = [str(nats_server_binary())]
         if self.config is not None:
             config_path = self.store_dir / f"{self.name}.conf"
-            config_path.write_text(self.config, encoding="utf-8")
+            # the store folder is this server's own (-sd below): the file's is left out
+            config = re.sub(r"(?m)^\s*store_dir\s*:.*$", "", self.config)
+            config_path.write_text(config, encoding="utf-8")
             command += ["-c", str(config_path)]
         command += [
             "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir / "js"),
-            "-n", self.name,
+            "-n", self.name, *self.extra_args,
         ]  # fmt: skip
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps writing to it
         try:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            env = None if self.env is None else {**os.environ, **self.env}
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         finally:
             log.close()
         try:
@@ -121,3 +130,27 @@ class LocalNatsServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def local_cluster(folder: str | Path, size: int = 3, name: str = "ecmo") -> list[LocalNatsServer]:
+    """``size`` nats-servers clustered on loopback (JetStream replicated), not yet started."""
+    folder = Path(folder)
+    client_ports = [free_port() for _ in range(size)]
+    route_ports = [free_port() for _ in range(size)]
+    routes = ",".join(f"nats://127.0.0.1:{port}" for port in route_ports)
+    return [
+        LocalNatsServer(
+            folder / f"{name}-{i + 1}",
+            port=client_ports[i],
+            name=f"{name}-{i + 1}",
+            extra_args=(
+                "--cluster_name",
+                name,
+                "--cluster",
+                f"nats://127.0.0.1:{route_ports[i]}",
+                "--routes",
+                routes,
+            ),
+        )
+        for i in range(size)
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from nats.js import api
 
 from adapters import Frame
 from monitor.bus import (
+    ACTION,
     STATUS_STREAM,
     STREAM,
     AlarmMessage,
@@ -33,7 +35,9 @@ from monitor.bus import (
     FrameMessage,
     StatusMessage,
     ensure_streams,
+    sign_request,
     stay_connected,
+    subject,
 )
 from monitor.runtime import TelemetryBuffer
 
@@ -43,6 +47,8 @@ NO_DATA = "no_data"
 ALARM_ROWS = 5000
 #: A bed is NO DATA this long after its quiet time without a heartbeat.
 HEARTBEAT_GRACE_S = 0.5
+#: How long a bed has to answer an action request.
+REQUEST_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -95,9 +101,18 @@ class StationStatus:
 class CentralStation:
     """Subscribes to every bed; thread-safe reads for the page."""
 
-    def __init__(self, settings: BrokerSettings, capacity: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        capacity: int | None = None,
+        *,
+        name: str = "central",
+        action_key: bytes | None = None,
+    ) -> None:
         self.settings = settings
         self.capacity = capacity
+        self.name = name
+        self.action_key = action_key
         self._beds: dict[str, RemoteBed] = {}
         self._lock = threading.Lock()
         self._connected = False
@@ -127,6 +142,33 @@ class CentralStation:
                 self._messages,
                 self._refused,
             )
+
+    def request(self, bed: str, action: str, args: dict, user: str, role: str) -> dict:
+        """Ask ``bed`` to carry out ``action`` for ``user``; its reply (result, message).
+
+        Never raises: a bed that cannot be asked or does not answer is a ``refused`` reply
+        saying so, and nothing was done there.
+        """
+        if self.action_key is None:
+            return {"result": "refused", "message": "This central station has no action key "
+                    "(--action-key), so it cannot act on beds."}  # fmt: skip
+        nc, loop = self.nc, self._loop
+        if nc is None or loop is None:
+            return {"result": "refused", "message": "The broker cannot be reached; nothing was "
+                    f"done at {bed}."}  # fmt: skip
+        data = sign_request(self.action_key, bed, action, args, user, role, self.name)
+
+        async def ask():
+            return await nc.request(subject(bed, ACTION), data, timeout=REQUEST_TIMEOUT_S)
+
+        try:
+            reply = json.loads(loop.call(ask(), REQUEST_TIMEOUT_S + 1).data)
+        except Exception:
+            return {"result": "refused", "message": f"{bed} did not answer within "
+                    f"{REQUEST_TIMEOUT_S:g} s; nothing was done there."}  # fmt: skip
+        if not isinstance(reply, dict) or reply.get("result") not in ("ok", "already", "refused"):
+            return {"result": "refused", "message": f"{bed} gave an answer that is not one."}
+        return {"result": reply["result"], "message": str(reply.get("message", ""))[:300]}
 
     @property
     def loop(self) -> BusLoop | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, url: str) -> int:
+    from monitor.bus import read_action_key
     from monitor.central import CentralStation
     from monitor.store import Users, session_secret
     from monitor.web import create_central_app
@@ -60,7 +62,8 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             + ("" if tls else " Without TLS PINs and patient data cross the network unencrypted."),
             file=sys.stderr,
         )
-    station = CentralStation(settings).start()
+    key = read_action_key(args.action_key) if args.action_key else None
+    station = CentralStation(settings, name=args.name, action_key=key).start()
     app = create_central_app(
         station,
         users=Users(store),
@@ -83,12 +86,16 @@ def _serve(args: argparse.Namespace, url: str) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from monitor.bus import LocalNatsServer, free_port
+    from monitor.bus import LocalNatsServer, free_port, make_action_key
+    from monitor.store import Users
 
     if not 1 <= args.beds <= 12:
         raise UsageError("--beds must be between 1 and 12.")
     folder = Path(tempfile.mkdtemp(prefix="ecmo-central-demo-"))
     server = LocalNatsServer(folder / "nats").start()
+    key_path = folder / "action.key"
+    make_action_key(key_path)
+    args.action_key = str(key_path)
     print(f"ecmo-monitor: demo nats-server on {server.url}, store in {folder}", file=sys.stderr)
     beds: list[subprocess.Popen] = []
     try:
@@ -100,7 +107,7 @@ def _demo(args: argparse.Namespace) -> int:
                 "--replay", str(SAMPLES / f"{scenario}.csv"), "--speed", str(DEMO_SPEED), "--loop",
                 "--bed-id", f"bed-{i + 1}", "--bed-label", f"Bed {i + 1}",
                 "--publish", server.url, "--port", str(port),
-                "--data-dir", str(folder / f"bed-{i + 1}"),
+                "--data-dir", str(folder / f"bed-{i + 1}"), "--action-key", str(key_path),
             ]  # fmt: skip
             log = open(folder / f"bed-{i + 1}.log", "ab")  # noqa: SIM115 - the child writes it
             beds.append(
@@ -113,6 +120,13 @@ def _demo(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         args.data_dir = str(folder / "central")
+        pin = f"{secrets.randbelow(10**6):06d}"
+        Users(open_store(Path(args.data_dir))).add("specialist", "specialist", pin)
+        print(
+            f"ecmo-monitor: sign in at the central as 'specialist' with PIN {pin} to "
+            "acknowledge, record events and labs",
+            file=sys.stderr,
+        )
         return _serve(args, server.url)
     except KeyboardInterrupt:
         return 130

@@ -57,6 +57,12 @@ def add_broker(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--nats-ca", metavar="FILE", help="CA certificate for tls:// URLs")
     parser.add_argument(
+        "--action-key",
+        metavar="FILE",
+        help="the key beds and central stations share to sign acknowledgements, events and "
+        "labs asked for at a central (32 bytes or more)",
+    )
+    parser.add_argument(
         "--replicas", type=int, default=1, help="stream replicas when creating the streams"
     )
 

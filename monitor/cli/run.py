@@ -138,11 +138,14 @@ def _publisher(session: Session, args: argparse.Namespace):
     """The bed's publisher to the broker, started, when ``--publish`` is given."""
     if not args.publish:
         return None
-    from monitor.bus import BedPublisher
+    from monitor.bus import ActionResponder, BedPublisher, read_action_key
 
     settings = broker_settings(args, args.publish, f"bed {args.bed_id}")
+    key = read_action_key(args.action_key) if args.action_key else None
     quiet = session.engine.config.data_stale.live_quiet_s
-    publisher = BedPublisher(session, settings, quiet_s=quiet).start()
+    publisher = BedPublisher(session, settings, quiet_s=quiet)
+    publisher.responder = ActionResponder(session, key)
+    publisher.start()
     print(
         f"ecmo-monitor: publishing bed {args.bed_id} to {publisher.status().url.split('@')[-1]}",
         file=sys.stderr,

@@ -13,6 +13,7 @@ from monitor.store.records import (
 from monitor.store.schema import FILENAME, LOG_TABLES, SCHEMA_VERSION
 from monitor.store.users import (
     LOCKOUT_SECONDS,
+    PERMISSIONS,
     AuthError,
     User,
     Users,
@@ -24,6 +25,7 @@ __all__ = [
     "FILENAME",
     "LOCKOUT_SECONDS",
     "LOG_TABLES",
+    "PERMISSIONS",
     "SCHEMA_VERSION",
     "AcknowledgementEntry",
     "AlarmStore",

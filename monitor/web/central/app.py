@@ -17,7 +17,9 @@ from monitor.runtime import QaReplays, SessionRegistry
 from monitor.store import Users
 from monitor.web.access import Access, login_area, register_sign_in
 from monitor.web.app import harden
-from monitor.web.central.overview import bed_history, beds_payload, overview
+from monitor.web.central import actions, detail
+from monitor.web.central.actions import actions_panel
+from monitor.web.central.overview import bed_history, beds_payload, overview, sound_priority
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 REFRESH_MS = 1000
@@ -56,10 +58,24 @@ def create_central_app(
                             className="header",
                         ),
                         html.Div(login_area(access.user()), id="user-area", className="user-area"),
+                        html.Div(
+                            [
+                                html.Button("Sound on", id="sound-toggle"),
+                                html.Button("Pause audio 2 min", id="audio-pause"),
+                                html.Span("sound off", id="audio-status", **{"data-audio": "off"}),
+                            ],
+                            className="sound",
+                        ),
                     ],
                     className="top",
                 ),
+                html.Div(
+                    html.Div(id="sound-state", **{"data-priority": "none"}), id="sound-holder"
+                ),
                 html.Div(id="overview", className="tiles overview"),
+                html.Div(id="central-message", className="message"),
+                detail.layout(),
+                actions_panel([r.bed for r in station.beds()]),
                 dcc.Interval(id="central-refresh", interval=REFRESH_MS),
             ],
             className="page",
@@ -67,10 +83,14 @@ def create_central_app(
 
     app.layout = layout
     register_sign_in(app, access)
+    actions.register(app, access, station)
+    detail.register(app, station, may_view)
 
     @app.callback(
         Output("overview", "children"),
         Output("central-state", "children"),
+        Output("central-bed", "options"),
+        Output("sound-holder", "children"),
         Input("central-refresh", "n_intervals"),
         Input("user-area", "children"),
     )
@@ -83,8 +103,11 @@ def create_central_app(
         )
         state = html.Span(link, className="recording" if status.connected else "stale")
         if not may_view():
-            return [html.Div("Sign in to see the beds.", className="message")], state
-        return overview(station), state
+            quiet = html.Div(id="sound-state", **{"data-priority": "none"})
+            return [html.Div("Sign in to see the beds.", className="message")], state, [], quiet
+        options = [{"label": r.label, "value": r.bed} for r in station.beds()]
+        sound = html.Div(id="sound-state", **{"data-priority": sound_priority(station)})
+        return overview(station), state, options, sound
 
     @app.server.route("/api/beds")
     def api_beds():

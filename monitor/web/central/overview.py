@@ -37,6 +37,12 @@ def worst(remote: RemoteBed, now: float | None = None) -> tuple[int, bool]:
     return level, any(a.state != "acknowledged" for a in live)
 
 
+def sound_priority(station: CentralStation, now: float | None = None) -> str:
+    """The priority the central sounds: the worst unacknowledged of any bed (``none``)."""
+    levels = [level for level, open_ in (worst(r, now) for r in station.beds()) if open_ and level]
+    return str(Priority.of_level(max(levels))) if levels else "none"
+
+
 def sorted_beds(station: CentralStation, now: float | None = None) -> list[RemoteBed]:
     return sorted(station.beds(), key=lambda r: (-worst(r, now)[0], r.label, r.bed))
 
@@ -118,7 +124,19 @@ def tile(remote: RemoteBed, now: float | None = None) -> html.Div:
             classes.append("unacknowledged")
     alerts = [
         html.Li(
-            f"{rule_title(a.rule)}: {a.state}",
+            [
+                html.Span(f"{rule_title(a.rule)}: {a.state}"),
+                *(
+                    [
+                        html.Button(
+                            "Acknowledge",
+                            id={"type": "central-ack", "bed": remote.bed, "rule": a.rule},
+                        )
+                    ]
+                    if a.state in ("active", _CLEARED) and not a.technical
+                    else []
+                ),
+            ],
             className=f"alert-row priority-{a.priority} {a.state}",
             **{"data-rule": a.rule, "data-state": a.state, "data-priority": a.priority},
         )

@@ -31,44 +31,54 @@ RAW_LIMIT = 4000
 REDRAW_ABOVE = 2000
 
 
+def event_row(prefix: str = "") -> html.Div:
+    """Event kind, note and button; ids ``<prefix>event-kind`` and so on."""
+    return html.Div(
+        [
+            dcc.Dropdown(
+                [{"label": k.replace("_", " "), "value": k} for k in EVENT_CHOICES],
+                "oxygenator_change",
+                id=f"{prefix}event-kind",
+                clearable=False,
+            ),
+            dcc.Input(
+                id=f"{prefix}event-note", placeholder="note (optional)", type="text", maxLength=200
+            ),
+            html.Button("Record event", id=f"{prefix}event-submit"),
+        ],
+        className="action-row",
+    )
+
+
+def lab_row(prefix: str = "") -> html.Div:
+    """Analyte (with its unit), value and button; ids ``<prefix>lab-analyte`` and so on."""
+    return html.Div(
+        [
+            dcc.Dropdown(
+                [
+                    {
+                        "label": f"{CHANNEL_BY_NAME[c].label} ({CHANNEL_BY_NAME[c].unit})",
+                        "value": c,
+                    }
+                    for c in LAB_COLUMNS
+                ],
+                "plasma_free_hb_mg_dl",
+                id=f"{prefix}lab-analyte",
+                clearable=False,
+            ),
+            dcc.Input(id=f"{prefix}lab-value", type="number", placeholder="value"),
+            html.Button("Enter lab result", id=f"{prefix}lab-submit"),
+        ],
+        className="action-row",
+    )
+
+
 def actions_panel() -> html.Div:
     return html.Div(
         [
             html.H3("Actions (specialist)"),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        [{"label": k.replace("_", " "), "value": k} for k in EVENT_CHOICES],
-                        "oxygenator_change",
-                        id="event-kind",
-                        clearable=False,
-                    ),
-                    dcc.Input(
-                        id="event-note", placeholder="note (optional)", type="text", maxLength=200
-                    ),
-                    html.Button("Record event", id="event-submit"),
-                ],
-                className="action-row",
-            ),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        [
-                            {
-                                "label": f"{CHANNEL_BY_NAME[c].label} ({CHANNEL_BY_NAME[c].unit})",
-                                "value": c,
-                            }
-                            for c in LAB_COLUMNS
-                        ],
-                        "plasma_free_hb_mg_dl",
-                        id="lab-analyte",
-                        clearable=False,
-                    ),
-                    dcc.Input(id="lab-value", type="number", placeholder="value"),
-                    html.Button("Enter lab result", id="lab-submit"),
-                ],
-                className="action-row",
-            ),
+            event_row(),
+            lab_row(),
             html.Div(
                 [
                     dcc.Input(id="weight-value", type="number", placeholder="kg", min=1, max=300),
