@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     if not 1 <= args.beds <= 12:
         raise UsageError("--beds must be between 1 and 12.")
+
+    def stop_all(_signum, _frame):  # a terminated demo stops its beds and server too
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_all)
     folder = Path(tempfile.mkdtemp(prefix="ecmo-central-demo-"))
     server = LocalNatsServer(folder / "nats").start()
     key_path = folder / "action.key"
