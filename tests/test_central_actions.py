@@ -30,7 +30,7 @@ from monitor.runtime import Session
 from monitor.store import AlarmStore, Users
 from monitor.web import create_central_app
 from tests.bus_helpers import run_async, wait_until
-from tests.dash_requests import callback_outputs, post_callback
+from tests.dash_requests import callback_outputs, post_callback, sign_in_body
 
 T0 = 1767254400.0
 SUCTION = {"pump_speed_rpm": 3300.0, "blood_flow_lpm": 4.0, "p_venous_mmhg": -140.0,
@@ -69,15 +69,7 @@ def ward(tmp_path, nats_server):
 
 def sign_in(app, name: str, pin: str):
     client = app.server.test_client()
-    response = post_callback(
-        client,
-        [("user-area", "children")],
-        [{"id": "login-submit", "property": "n_clicks", "value": 1},
-         {"id": "logout", "property": "n_clicks", "value": None}],
-        [{"id": "login-user", "property": "value", "value": name},
-         {"id": "login-pin", "property": "value", "value": pin}],
-        ["login-submit.n_clicks"],
-    )  # fmt: skip
+    response = post_callback(client, *sign_in_body(name, pin))
     assert f"{name} (" in response.get_data(as_text=True)
     return client
 

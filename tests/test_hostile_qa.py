@@ -18,7 +18,7 @@ from monitor.cli import main
 from monitor.runtime import Catalog, Session, SessionRegistry
 from monitor.store import AlarmStore, Users
 from monitor.web.app import create_app
-from tests.dash_requests import callback_outputs, post_callback
+from tests.dash_requests import callback_outputs, post_callback, sign_in_body
 from tests.hostile import hostile_files
 
 READABLE = {"cr-only", "quoted-newline", "unterminated-quote", "year-2262", "year-2726", "utf16", "semicolons", "bit-flips"}  # fmt: skip
@@ -34,15 +34,7 @@ def qa_client(tmp_path):
     catalog = Catalog({"recordings": tmp_path / "recordings"})
     app = create_app(registry, users=Users(store), secret=b"k" * 32, catalog=catalog)
     client = app.server.test_client()
-    signed = post_callback(
-        client,
-        [("user-area", "children")],
-        [{"id": "login-submit", "property": "n_clicks", "value": 1},
-         {"id": "logout", "property": "n_clicks", "value": None}],
-        [{"id": "login-user", "property": "value", "value": "quinn"},
-         {"id": "login-pin", "property": "value", "value": "9999"}],
-        ["login-submit.n_clicks"],
-    )  # fmt: skip
+    signed = post_callback(client, *sign_in_body("quinn", "9999"))
     assert "quinn (qa)" in signed.get_data(as_text=True)
     return app, client, files
 

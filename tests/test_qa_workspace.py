@@ -17,7 +17,7 @@ from monitor.runtime import Catalog, CatalogError, Session
 from monitor.store import AlarmStore, Users
 from rules import IncrementalEngine, analyze
 from tests.browser import free_port, start_monitor, stop, wait_for_http
-from tests.dash_requests import post_callback
+from tests.dash_requests import post_callback, sign_in_body
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_streams"
@@ -59,15 +59,7 @@ def test_path_traversal_through_the_open_callback_is_refused(tmp_path):
     catalog = Catalog({"recordings": tmp_path / "recordings", "samples": SAMPLES})
     app = create_app(registry, users=Users(store), secret=b"k" * 32, catalog=catalog)
     client = app.server.test_client()
-    signed = post_callback(
-        client,
-        [("user-area", "children")],
-        [{"id": "login-submit", "property": "n_clicks", "value": 1},
-         {"id": "logout", "property": "n_clicks", "value": None}],
-        [{"id": "login-user", "property": "value", "value": "quinn"},
-         {"id": "login-pin", "property": "value", "value": "9999"}],
-        ["login-submit.n_clicks"],
-    )  # fmt: skip
+    signed = post_callback(client, *sign_in_body("quinn", "9999"))
     assert signed.status_code == 200 and "quinn (qa)" in signed.get_data(as_text=True)
     key = next(k for k in app.callback_map if k.startswith("..qa-open.data..."))
     outputs = [tuple(part.split(".", 1)) for part in key.strip(".").split("...")]

@@ -20,6 +20,7 @@ from monitor.web.app import harden
 from monitor.web.central import actions, detail
 from monitor.web.central.actions import actions_panel
 from monitor.web.central.overview import bed_history, beds_payload, overview, sound_priority
+from monitor.web.live.layout import sound_controls
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 REFRESH_MS = 1000
@@ -58,14 +59,7 @@ def create_central_app(
                             className="header",
                         ),
                         html.Div(login_area(access.user()), id="user-area", className="user-area"),
-                        html.Div(
-                            [
-                                html.Button("Sound on", id="sound-toggle"),
-                                html.Button("Pause audio 2 min", id="audio-pause"),
-                                html.Span("sound off", id="audio-status", **{"data-audio": "off"}),
-                            ],
-                            className="sound",
-                        ),
+                        sound_controls(),
                     ],
                     className="top",
                 ),

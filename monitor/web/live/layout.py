@@ -73,6 +73,19 @@ def lab_row(prefix: str = "") -> html.Div:
     )
 
 
+def sound_controls() -> html.Div:
+    """*Sound on* (browsers need a gesture) and the 2-minute pause; ``assets/sound.js``
+    plays the priority that ``#sound-state`` names."""
+    return html.Div(
+        [
+            html.Button("Sound on", id="sound-toggle"),
+            html.Button("Pause audio 2 min", id="audio-pause"),
+            html.Span("sound off", id="audio-status", **{"data-audio": "off"}),
+        ],
+        className="sound",
+    )
+
+
 def actions_panel() -> html.Div:
     return html.Div(
         [
@@ -117,14 +130,7 @@ def page_layout(s: Session, user: User | None) -> html.Div:
                 [
                     html.Div(panels.header(snap), id="header", className="header"),
                     html.Div(login_area(user), id="user-area", className="user-area"),
-                    html.Div(
-                        [
-                            html.Button("Sound on", id="sound-toggle"),
-                            html.Button("Pause audio 2 min", id="audio-pause"),
-                            html.Span("sound off", id="audio-status", **{"data-audio": "off"}),
-                        ],
-                        className="sound",
-                    ),
+                    sound_controls(),
                 ],
                 className="top",
             ),
