@@ -23,7 +23,7 @@ from .batch import analyze
 from .catalog import RULE_CHANNELS, RULE_IDS, RULE_TITLES, RULES, TECHNICAL_RULES, rule_title
 from .config import ConfigError, RulesConfig, default_config, load_config
 from .definition import Rule
-from .delta_p import ReferenceLine, delta_p_reference_lines
+from .delta_p import ReferenceLine, delta_p_reference_lines, delta_p_rise
 from .episodes import Episode, Gap
 from .hemolysis import LabLimit, lab_limits
 from .incremental import IncrementalEngine
@@ -67,6 +67,7 @@ __all__ = [
     "analyze_incremental",
     "default_config",
     "delta_p_reference_lines",
+    "delta_p_rise",
     "frames_from",
     "lab_limits",
     "load_config",

@@ -227,6 +227,13 @@ def test_the_overview_in_chromium_shows_a_tile_per_bed_coloured_by_its_worst_ale
             assert f"priority-{name}" in classes
             assert tile.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
         assert bed["label"] in tile.inner_text()
-    # worst first
-    order = page.eval_on_selector_all(".bed-tile", "els => els.map(e => Number(e.dataset.level))")
+    # worst first, as shown (the tiles' CSS order; the page keeps them in bed order)
+    order = page.evaluate(
+        "() => [...document.querySelectorAll('.bed-tile')]"
+        ".sort((a, b) => getComputedStyle(a).order - getComputedStyle(b).order)"
+        ".map(e => Number(e.dataset.level))"
+    )
     assert order == sorted(order, reverse=True) and max(order) >= 2
+    # each tile draws its hour of flow and delta P rise
+    sparks = page.eval_on_selector_all(".bed-tile img.spark", "els => els.map(e => e.src)")
+    assert len(sparks) == 6 and all(s.startswith("data:image/svg+xml") for s in sparks)

@@ -217,6 +217,8 @@ class StatusMessage:
     frame_age_s: float | None = None  # at the bed, when it sent this (clocks may differ)
     delta_p_rise: float | None = None
     alerts: tuple[AlertSummary, ...] = field(default_factory=tuple)
+    resistance: float | None = None  # the baseline in force, mmHg per L/min (None: none yet)
+    baseline_since: float | None = None  # when that baseline was established (POSIX s)
 
     def encode(self) -> bytes:
         return encode(
@@ -225,6 +227,7 @@ class StatusMessage:
                 "source": self.source_state, "seq": self.last_seq, "quiet_s": self.quiet_s,
                 "weight_kg": self.weight_kg, "newest": self.newest_frame_time,
                 "age": self.frame_age_s, "dp_rise": self.delta_p_rise, "alerts": [a.as_dict() for a in self.alerts],
+                "resistance": self.resistance, "baseline_since": self.baseline_since,
             }
         )  # fmt: skip
 
@@ -256,4 +259,5 @@ class StatusMessage:
             _get(doc, "source", str, STATUS), seq, quiet,
             _get(doc, "weight_kg", float, STATUS, True), _time(doc, "newest", STATUS, True),
             age, _get(doc, "dp_rise", float, STATUS, True), tuple(summaries),
+            _get(doc, "resistance", float, STATUS, True), _time(doc, "baseline_since", STATUS, True),
         )  # fmt: skip

@@ -173,13 +173,19 @@ class BedPublisher:
         last_alarm = await self._last(js, ALARM)
         self._next_alarm = (last_alarm.ident + 1) if last_alarm is not None else self._run_alarms
 
+    def _alert_states(self) -> tuple:
+        return tuple((a.rule, a.priority, a.state) for a in self.session.alerts())
+
     async def _publish_loop(self, nc, js) -> None:
-        next_status = 0.0
+        """Frames and alarm rows as they come; the heartbeat each ``status_interval`` and at
+        once when an alert starts, changes or ends, so a central is not a beat behind."""
+        next_status, alerts = 0.0, None
         while nc.is_connected:
             sent = await self._publish_frames(js)
             sent += await self._publish_alarms(js)
             now = time.monotonic()
-            if now >= next_status:
+            if (latest := self._alert_states()) != alerts or now >= next_status:
+                alerts = latest
                 await js.publish(subject(self.bed, STATUS), self._status_message().encode())
                 next_status = now + self.status_interval
             if sent == 0:
@@ -255,7 +261,7 @@ class BedPublisher:
             for a in session.alerts()
             if a.rule != BROKER_ALARM
         )
-        rise = session.baseline().rise_mmhg
+        baseline = session.baseline()
         base = self._base or 0
         return StatusMessage(
             bed=self.bed,
@@ -267,8 +273,10 @@ class BedPublisher:
             weight_kg=snapshot.weight_kg,
             newest_frame_time=snapshot.newest_frame_time,
             frame_age_s=_finite(snapshot.frame_age()),
-            delta_p_rise=_finite(rise),
+            delta_p_rise=_finite(baseline.rise_mmhg),
             alerts=alerts,
+            resistance=_finite(baseline.resistance),
+            baseline_since=_finite(baseline.established),
         )
 
 

@@ -39,7 +39,9 @@ from monitor.bus import (
     stay_connected,
     subject,
 )
+from monitor.central.sparkline import Sparkline, sparkline
 from monitor.runtime import TelemetryBuffer
+from rules import Baseline, RulesConfig
 
 log = logging.getLogger("ecmo_monitor.central")
 NO_DATA = "no_data"
@@ -63,6 +65,36 @@ class RemoteBed:
     frames: int = 0
     alarms: deque = field(default_factory=lambda: deque(maxlen=ALARM_ROWS))
     last_alarm: int = 0
+    _sparks: tuple = ()  # (the newest Sparkline, the one before), worked out once a minute
+
+    def sparkline(self, config: RulesConfig) -> tuple[Sparkline | None, Sparkline | None]:
+        """The bed's sparkline: the hour of whole minutes before the minute of its newest
+        frame (as its trends end at its newest frame), and the one of the minute before
+        if that was worked out (a page holding it then needs only the newest point).
+        (None, None) before the first frame."""
+        latest = self.buffer.latest()
+        if latest is None:
+            return None, None
+        minute = int(latest["time"] // 60)
+        sparks = self._sparks
+        if not sparks or sparks[0].minute != minute:
+            status = self.status
+            resistance, since = (
+                (status.resistance, status.baseline_since) if status else (None, None)
+            )
+            newest = sparkline(self.buffer, minute, resistance, since, config)
+            earlier = sparks[0] if sparks and sparks[0].minute == minute - 1 else None
+            self._sparks = sparks = (newest, earlier)
+        return sparks
+
+    def baselines(self) -> list[Baseline]:
+        """The baseline the bed's heartbeat says is in force, as the rules list baselines
+        (the bed's own store keeps the earlier ones)."""
+        status = self.status
+        if status is None or status.resistance is None or status.baseline_since is None:
+            return []
+        since = status.baseline_since
+        return [Baseline("in force", since, since, since, resistance=status.resistance)]
 
     @property
     def label(self) -> str:

@@ -163,6 +163,18 @@ class TelemetryBuffer:
                 start = self._search_time(newest - seconds)
             return self._frame(start, max(start, stop), columns)
 
+    def arrays(self, since: float, columns: Iterable[str]) -> tuple[np.ndarray, dict]:
+        """(POSIX times, {column: values}) of the frames at or after ``since``, as plain
+        arrays of their own: for summaries that need no DataFrame (the central's sparklines)."""
+        with self._lock:
+            rows = self._physical(self._search_time(since), self._size)
+            times = self._time[rows].copy() if isinstance(rows, slice) else self._time[rows]
+            values = {}
+            for name in columns:
+                column = self._values[rows, self._column_index[name]]
+                values[name] = column.copy() if isinstance(rows, slice) else column
+            return times, values
+
     def span(self, seconds: float | None = None) -> tuple[int, int]:
         """(first sequence number, frame count) of the window :meth:`window` would give now."""
         with self._lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask
-from dash import Dash, Input, Output, dcc, html
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from monitor.central import CentralStation
 from monitor.runtime import QaReplays, SessionRegistry
@@ -19,11 +19,14 @@ from monitor.web.access import Access, login_area, register_sign_in
 from monitor.web.app import harden
 from monitor.web.central import actions, detail
 from monitor.web.central.actions import actions_panel
-from monitor.web.central.overview import bed_history, beds_payload, overview, sound_priority
+from monitor.web.central.overview import bed_history, beds_payload, refresh, sound_priority
 from monitor.web.live.layout import sound_controls
+from rules import RulesConfig, load_config
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-REFRESH_MS = 1000
+#: The overview asks for changes this often; a refresh with nothing new is a few hundred
+#: bytes, so a bed's new alert shows within about half a second of its heartbeat.
+REFRESH_MS = 500
 
 
 def create_central_app(
@@ -35,6 +38,7 @@ def create_central_app(
     name: str = "central",
     dev: bool = False,
     secure_cookie: bool = False,
+    config: RulesConfig | None = None,
 ) -> Dash:
     app = Dash(
         __name__,
@@ -45,6 +49,7 @@ def create_central_app(
     )
     harden(app, secret, dev, secure_cookie)
     access = Access(SessionRegistry(), users, QaReplays())
+    config = config or load_config(None)
 
     def may_view() -> bool:
         return public_view or access.user() is not None
@@ -67,6 +72,9 @@ def create_central_app(
                     html.Div(id="sound-state", **{"data-priority": "none"}), id="sound-holder"
                 ),
                 html.Div(id="overview", className="tiles overview"),
+                dcc.Store(id="overview-have"),  # what the page holds: tiles, sparkline minute
+                dcc.Store(id="overview-values"),
+                dcc.Store(id="overview-spark"),
                 html.Div(id="central-message", className="message"),
                 detail.layout(),
                 actions_panel([r.bed for r in station.beds()]),
@@ -80,15 +88,34 @@ def create_central_app(
     actions.register(app, access, station)
     detail.register(app, station, may_view)
 
+    app.clientside_callback(
+        ClientsideFunction("ecmoCentral", "values"),
+        Output({"type": "bed-flow", "bed": ALL}, "children"),
+        Output({"type": "bed-dp", "bed": ALL}, "children"),
+        Output({"type": "bed-age", "bed": ALL}, "children"),
+        Output({"type": "bed-tile", "bed": ALL}, "style"),
+        Input("overview-values", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("ecmoCentral", "sparks"),
+        Output({"type": "bed-spark", "bed": ALL, "series": ALL}, "src"),
+        Input("overview-spark", "data"),
+    )
+
     @app.callback(
         Output("overview", "children"),
+        Output("overview-values", "data"),
+        Output("overview-spark", "data"),
+        Output("overview-have", "data"),
         Output("central-state", "children"),
         Output("central-bed", "options"),
         Output("sound-holder", "children"),
         Input("central-refresh", "n_intervals"),
         Input("user-area", "children"),
+        State("overview-have", "data"),
+        State("central-bed", "options"),
     )
-    def refresh(_n, _user):
+    def refresh_overview(_n, _user, have, shown_options):
         status = station.status()
         link = (
             f" reading {status.url}, {status.beds} bed(s)"
@@ -98,10 +125,13 @@ def create_central_app(
         state = html.Span(link, className="recording" if status.connected else "stale")
         if not may_view():
             quiet = html.Div(id="sound-state", **{"data-priority": "none"})
-            return [html.Div("Sign in to see the beds.", className="message")], state, [], quiet
+            message = [html.Div("Sign in to see the beds.", className="message")]
+            return message, {}, no_update, {}, state, [], quiet
         options = [{"label": r.label, "value": r.bed} for r in station.beds()]
         sound = html.Div(id="sound-state", **{"data-priority": sound_priority(station)})
-        return overview(station), state, options, sound
+        tiles, values, spark, have = refresh(station, have, config)
+        options = no_update if options == shown_options else options
+        return tiles, values, spark, have, state, options, sound
 
     @app.server.route("/api/beds")
     def api_beds():

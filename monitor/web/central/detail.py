@@ -14,7 +14,7 @@ from monitor.central import CentralStation
 from monitor.present import DRAWN_COLUMNS, clock_text
 from monitor.runtime import TelemetryBuffer
 from monitor.web.live.figures import TrendSettings, trend_figure
-from rules import load_config, rule_title
+from rules import load_config, resistance_in_force, rule_title
 
 #: The trend windows the view offers, in seconds (None: everything the station holds).
 WINDOWS = (("1 h", 3600), ("6 h", 6 * 3600), ("24 h", 24 * 3600), ("all", None))
@@ -66,7 +66,8 @@ def _alarm_rows(remote) -> list:
 
 
 def register(app: Dash, station: CentralStation, may_view) -> None:
-    settings = TrendSettings.of_config(load_config(None))
+    config = load_config(None)
+    settings = TrendSettings.of_config(config)
     nothing = TelemetryBuffer(capacity=1).window(columns=DRAWN_COLUMNS)
 
     @app.callback(
@@ -101,7 +102,9 @@ def register(app: Dash, station: CentralStation, may_view) -> None:
         # only the windows offered: anything else a request says is the first one
         seconds = _WINDOW_SECONDS.get(window, WINDOWS[0][1])
         frames = remote.buffer.window(seconds, columns=DRAWN_COLUMNS)
-        figure = trend_figure(frames, settings, revision=f"{bed}-{window}")
+        # the delta P trend's baseline and reference lines: the baseline the bed reports
+        drawn = TrendSettings.of_config(config, resistance_in_force(remote.baselines()))
+        figure = trend_figure(frames, drawn, revision=f"{bed}-{window}")
         newest = clock_text(frames[TIMESTAMP].iloc[-1].timestamp()) if len(frames) else "none yet"
         title = f"{remote.label}: {len(frames):,} frames in the window, newest {newest}"
         return title, figure, _alarm_rows(remote)

@@ -9,14 +9,15 @@ carries its alerts and its delta P rise, worked out by its rules.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
-from dash import html
+from dash import Patch, html, no_update
 
 from adapters import CHANNEL_BY_NAME, epoch_seconds
 from monitor.central import NO_DATA, CentralStation, RemoteBed
-from rules import Priority, rule_title
+from rules import Priority, RulesConfig, rule_title
 
 _CLEARED = "cleared"
 
@@ -108,69 +109,175 @@ def _number(value: float | None, unit: str, digits: int = 0) -> str:
     return "--" if value is None else f"{value:.{digits}f} {unit}"
 
 
-def tile(remote: RemoteBed, now: float | None = None) -> html.Div:
-    state = remote.state(now)
-    level, unacknowledged = worst(remote, now)
+def live_values(remote: RemoteBed, now: float | None = None) -> list[str]:
+    """What changes with every frame: [flow (and per kg), delta P rise, frame age] texts."""
     status = remote.status
-    values = latest_values(remote)
-    flow = values.get("blood_flow_lpm")
+    flow = latest_values(remote).get("blood_flow_lpm")
     weight = status.weight_kg if status else None
     per_kg = f" ({flow * 1000 / weight:.0f} mL/kg/min)" if flow is not None and weight else ""
     age = remote.frame_age(now)
+    return [
+        f"{_number(flow, 'L/min', 2)}{per_kg}",
+        _number(status.delta_p_rise if status else None, "mmHg"),
+        "no frame yet" if age is None else f"newest frame {age:.0f} s ago",
+    ]
+
+
+def tile_facts(remote: RemoteBed, now: float | None = None) -> tuple:
+    """What a tile is drawn from besides its live values: when these change it is redrawn."""
+    status = remote.status
+    alerts = tuple(
+        (a.rule, a.priority, a.state, a.technical) for a in (status.alerts if status else ())
+    )
+    return (remote.label, remote.state(now), *worst(remote, now),
+            status.weight_kg if status else None, alerts)  # fmt: skip
+
+
+def signature(facts: tuple) -> str:
+    return hashlib.blake2s(repr(facts).encode(), digest_size=6).hexdigest()
+
+
+def _live(kind: str, bed: str, text: str, label: str) -> html.Div:
+    return html.Div([f"{label} ", html.Span(text, id={"type": kind, "bed": bed})], className=kind)
+
+
+def tile(remote: RemoteBed, now: float | None = None, rank: int = 0) -> html.Div:
+    label, state, level, unacknowledged, weight, alerts = tile_facts(remote, now)
+    flow, rise, age = live_values(remote, now)
     classes = ["tile", "bed-tile"]
     if level:
         classes.append(f"priority-{Priority.of_level(level)}")
         if unacknowledged:
             classes.append("unacknowledged")
-    alerts = [
+    rows = [
         html.Li(
             [
-                html.Span(f"{rule_title(a.rule)}: {a.state}"),
+                html.Span(f"{rule_title(rule)}: {a_state}"),
                 *(
                     [
                         html.Button(
                             "Acknowledge",
-                            id={"type": "central-ack", "bed": remote.bed, "rule": a.rule},
+                            id={"type": "central-ack", "bed": remote.bed, "rule": rule},
                         )
                     ]
-                    if a.state in ("active", _CLEARED) and not a.technical
+                    if a_state in ("active", _CLEARED) and not technical
                     else []
                 ),
             ],
-            className=f"alert-row priority-{a.priority} {a.state}",
-            **{"data-rule": a.rule, "data-state": a.state, "data-priority": a.priority},
+            className=f"alert-row priority-{priority} {a_state}",
+            **{"data-rule": rule, "data-state": a_state, "data-priority": priority},
         )
-        for a in (status.alerts if status else ())
+        for rule, priority, a_state, technical in alerts
+    ]
+    sparks = [
+        html.Div(
+            [
+                html.Img(
+                    id={"type": "bed-spark", "bed": remote.bed, "series": series},
+                    className=f"spark spark-{series}",
+                    alt=f"{title}, last hour",
+                    title=f"{title}, last hour (a point a minute)",
+                ),
+                html.Span(f"{caption}, 1 h", className="spark-caption"),
+            ]
+        )
+        for series, title, caption in SPARK_SERIES
     ]
     return html.Div(
         [
-            html.Div(remote.label, className="tile-label"),
-            html.Div(
-                "NO DATA" if state == NO_DATA else state.replace("_", " "), className="bed-state"
-            ),
-            html.Div(f"Flow {_number(flow, 'L/min', 2)}{per_kg}", className="bed-flow"),
-            html.Div(
-                f"Delta P rise {_number(status.delta_p_rise if status else None, 'mmHg')}",
-                className="bed-dp",
-            ),
+            html.Div(label, className="tile-label"),
+            html.Div("NO DATA" if state == NO_DATA else state.replace("_", " "), className="bed-state"),
+            _live("bed-flow", remote.bed, flow, "Flow"),
+            _live("bed-dp", remote.bed, rise, "Delta P rise"),
             html.Div(f"Weight {_number(weight, 'kg', 1)}", className="bed-weight"),
-            html.Ul(
-                alerts or [html.Li("no alerts", className="no-alerts")], className="bed-alerts"
-            ),
-            html.Div(
-                "no frame yet" if age is None else f"newest frame {age:.0f} s ago",
-                className="bed-age",
-            ),
+            html.Div(sparks, className="bed-sparks"),
+            html.Ul(rows or [html.Li("no alerts", className="no-alerts")], className="bed-alerts"),
+            html.Div(html.Span(age, id={"type": "bed-age", "bed": remote.bed}), className="bed-age"),
         ],
         className=" ".join(classes),
         id={"type": "bed-tile", "bed": remote.bed},
+        style={"order": rank},
         **{"data-bed": remote.bed, "data-state": state, "data-level": str(level)},
-    )
+    )  # fmt: skip
 
 
-def overview(station: CentralStation) -> list:
-    now = time.monotonic()
-    beds = sorted_beds(station, now)
+#: The sparklines of a tile: (series, title, caption).
+SPARK_SERIES = (
+    ("flow", "Flow (L/min)", "flow"),
+    ("rise", "Delta P rise (mmHg), limits dashed", "delta P rise"),
+)
+
+
+def spark_message(station: CentralStation, config: RulesConfig, had: dict) -> dict | None:
+    """The sparklines a page needs, given the minute each bed's points are of there (``had``).
+
+    Each bed's sparkline ends at the minute of its newest frame. A bed whose page points
+    are one minute behind, its older points unchanged, gets its newest point; a bed that is
+    further behind, or new, or whose older points changed (frames that came late) gets its
+    whole hour; a bed up to date gets nothing. None when no bed needs anything.
+    """
+    beds, add = {}, {}
+    for remote in station.beds():
+        newest, earlier = remote.sparkline(config)
+        if newest is None or had.get(remote.bed) == newest.minute:
+            continue
+        if (
+            earlier is not None
+            and had.get(remote.bed) == earlier.minute
+            and newest.follows(earlier)
+        ):
+            add[remote.bed] = [newest.minute, newest.flow[-1], newest.rise[-1]]
+        else:
+            beds[remote.bed] = [newest.minute, list(newest.flow), list(newest.rise)]
+    if not beds and not add:
+        return None
+    limits = {"rise": [config.delta_p_rise.medium_mmhg, config.delta_p_rise.high_mmhg]}
+    return {"beds": beds, "add": add, "limits": limits}
+
+
+def refresh(
+    station: CentralStation,
+    have: dict | None,
+    config: RulesConfig,
+    now: float | None = None,
+) -> tuple:
+    """The overview's outputs for a page that holds ``have`` (what this sent it before):
+    (tiles, live values, sparklines, new ``have``), each ``no_update`` when unchanged.
+
+    The tiles stay in the page in the order of their bed ids and are shown worst first by
+    their CSS order, so a change of order moves no tile: only a tile whose alerts, state or
+    weight changed is sent again (a ``Patch`` of its place), all of them only when a bed
+    came or went. The numbers that change with every frame go in one small store that the
+    browser writes into the tiles (``assets/central.js``), as do the sparklines.
+    """
+    now = time.monotonic() if now is None else now
+    have = have if isinstance(have, dict) else {}
+    ranked = sorted_beds(station, now)
+    rank = {remote.bed: i for i, remote in enumerate(ranked)}
+    beds = sorted(ranked, key=lambda r: r.bed)
+    ids = [r.bed for r in beds]
+    sigs = [signature(tile_facts(r, now)) for r in beds]
+    full = have.get("beds") != ids or len(have.get("sig") or ()) != len(ids)
     if not beds:
-        return [html.Div("No bed has published yet.", className="message")]
-    return [tile(remote, now) for remote in beds]
+        tiles = [html.Div("No bed has published yet.", className="message")]
+    elif full:
+        tiles = [tile(r, now, rank[r.bed]) for r in beds]
+    else:
+        tiles = Patch()
+        changed = [
+            i for i, (old, new) in enumerate(zip(have["sig"], sigs, strict=True)) if old != new
+        ]
+        for i in changed:
+            tiles[i] = tile(beds[i], now, rank[beds[i].bed])
+        tiles = tiles if changed else no_update
+    values = {"v": {r.bed: [*live_values(r, now), rank[r.bed]] for r in beds}}
+    had = {} if full or not isinstance(have.get("m"), dict) else have["m"]
+    spark = spark_message(station, config, had)
+    minutes = {b: m for b, m in had.items() if b in rank}
+    for bed, points in (spark or {}).get("beds", {}).items():
+        minutes[bed] = points[0]
+    for bed, point in (spark or {}).get("add", {}).items():
+        minutes[bed] = point[0]
+    new_have = {"beds": ids, "sig": sigs, "m": minutes}
+    return (tiles, values, no_update if spark is None else spark,
+            no_update if new_have == have else new_have)  # fmt: skip
