@@ -105,9 +105,12 @@ async def _make_streams(url: str) -> None:
     await nc.close()
 
 
-def refresh_body(app_url: str) -> dict:
+def refresh_body(app_url: str, have=None, options=None) -> dict:
+    """The overview refresh as the page posts it, holding ``have`` (what an earlier
+    refresh sent it; None for a page that just opened)."""
     layout = requests.get(app_url + "_dash-dependencies", timeout=10).json()
     spec = next(d for d in layout if "overview.children" in d["output"])
+    values = {"overview-have": have, "central-bed": options}
     return {
         "output": spec["output"],
         "outputs": [
@@ -116,19 +119,36 @@ def refresh_body(app_url: str) -> dict:
         ],
         "inputs": [{"id": i["id"], "property": i["property"], "value": 1} for i in spec["inputs"]],
         "changedPropIds": ["central-refresh.n_intervals"],
-        "state": [],
-    }
+        "state": [{"id": s["id"], "property": s["property"], "value": values.get(s["id"])}
+                  for s in spec.get("state", [])],
+    }  # fmt: skip
 
 
-def measure_refresh(app_url: str, repeat: int = 10) -> tuple[float, int]:
-    body = refresh_body(app_url)
+def measure_refresh(app_url: str, repeat: int = 10) -> tuple[float, int, float, int]:
+    """(median ms, median bytes) of a page's refresh each 0.5 s, holding what the one
+    before sent it; and (ms, bytes) of the first refresh of a page just opened."""
+    started = time.perf_counter()
+    response = requests.post(
+        app_url + "_dash-update-component", json=refresh_body(app_url), timeout=10
+    )
+    first = (time.perf_counter() - started) * 1000, len(response.content)
+    sent = response.json()["response"]
+    have = sent["overview-have"]["data"]
+    options = sent.get("central-bed", {}).get("options")
     times, sizes = [], []
     for _ in range(repeat):
+        time.sleep(0.5)
+        body = refresh_body(app_url, have, options)
         started = time.perf_counter()
         response = requests.post(app_url + "_dash-update-component", json=body, timeout=10)
         times.append(time.perf_counter() - started)
         sizes.append(len(response.content))
-    return statistics.median(times) * 1000, int(statistics.median(sizes))
+        have = response.json()["response"].get("overview-have", {}).get("data", have)
+    return statistics.median(times) * 1000, int(statistics.median(sizes)), first[0], first[1]
+
+
+def frames_taken(app_url: str) -> int:
+    return requests.get(app_url + "api/central", timeout=10).json()["frames"]
 
 
 def level(url, app_url, central_pid, bare_pid, beds, rate, seconds, seq0) -> dict:
@@ -144,12 +164,19 @@ def level(url, app_url, central_pid, bare_pid, beds, rate, seconds, seq0) -> dic
     sent = asyncio.run(publish(url, beds, rate, seconds, seq0))
     prober.join()
     elapsed = time.monotonic() - t0
+    central_cpu = 100 * (cpu_seconds(central_pid) - cpu0) / elapsed
+    bare_cpu = 100 * (cpu_seconds(bare_pid) - bare0) / elapsed
+    # every frame published so far is in the central's buffers (a few seconds' grace)
+    published = sum(seq0.values())
+    deadline = time.monotonic() + 30
+    while (taken := frames_taken(app_url)) < published and time.monotonic() < deadline:
+        time.sleep(0.5)
     return {
-        "beds": beds, "rate": rate, "sent": sent,
-        "central_cpu": 100 * (cpu_seconds(central_pid) - cpu0) / elapsed,
-        "bare_cpu": 100 * (cpu_seconds(bare_pid) - bare0) / elapsed,
+        "beds": beds, "rate": rate, "sent": sent, "frames_published": published,
+        "frames_taken": taken, "central_cpu": central_cpu, "bare_cpu": bare_cpu,
         "central_rss": rss_mb(central_pid), "bare_rss": rss_mb(bare_pid),
         "refresh_ms": refresh[0][0], "refresh_bytes": refresh[0][1],
+        "first_ms": refresh[0][2], "first_bytes": refresh[0][3],
     }  # fmt: skip
 
 
@@ -231,12 +258,18 @@ def main() -> int:
         rows.append(
             level(server.url, app_url, central.pid, bare.pid, 100, 10.0, args.fast_seconds, seq0)
         )
-        print(f"{'beds':>5} {'Hz':>4} {'msgs':>7} | {'central CPU %':>13} {'RSS MB':>7} | "
-              f"{'bare CPU %':>10} {'RSS MB':>7} | {'refresh ms':>10} {'bytes':>8}")  # fmt: skip
+        print(f"{'beds':>5} {'Hz':>4} {'msgs':>7} {'frames in':>10} | {'central CPU %':>13} "
+              f"{'RSS MB':>7} | {'bare CPU %':>10} {'RSS MB':>7} | {'refresh ms':>10} "
+              f"{'bytes':>8} | {'first ms':>8} {'bytes':>8}")  # fmt: skip
         for r in rows:
-            print(f"{r['beds']:>5} {r['rate']:>4g} {r['sent']:>7} | {r['central_cpu']:>13.1f} "
-                  f"{r['central_rss']:>7.0f} | {r['bare_cpu']:>10.1f} {r['bare_rss']:>7.0f} | "
-                  f"{r['refresh_ms']:>10.1f} {r['refresh_bytes']:>8}")  # fmt: skip
+            taken = f"{r['frames_taken']}/{r['frames_published']}"
+            print(f"{r['beds']:>5} {r['rate']:>4g} {r['sent']:>7} {taken:>10} | "
+                  f"{r['central_cpu']:>13.1f} {r['central_rss']:>7.0f} | {r['bare_cpu']:>10.1f} "
+                  f"{r['bare_rss']:>7.0f} | {r['refresh_ms']:>10.1f} {r['refresh_bytes']:>8} | "
+                  f"{r['first_ms']:>8.1f} {r['first_bytes']:>8}")  # fmt: skip
+        lost = [r for r in rows if r["frames_taken"] != r["frames_published"]]
+        print("every published frame in the central's buffers: "
+              + ("yes, at every level" if not lost else f"NO: {lost}"))  # fmt: skip
         at100 = rows[2]
         print(
             f"100 beds at 1 Hz: central {at100['central_cpu']:.1f} % of a core "

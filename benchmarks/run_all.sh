@@ -2,8 +2,8 @@
 # Every benchmark of the project, one after another, each printing its figures beside the
 # baseline it measures in the same run. Output also goes to benchmarks/out/<name>.txt.
 #
-#   benchmarks/run_all.sh                 # everything, with the 24 h soak (~26 min in all)
-#   SOAK_HOURS=2 benchmarks/run_all.sh    # a short soak (~9 min in all)
+#   benchmarks/run_all.sh                 # everything, with the 24 h soak (~31 min in all)
+#   SOAK_HOURS=2 benchmarks/run_all.sh    # a short soak (~14 min in all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
@@ -22,5 +22,6 @@ run bench_ingest --days 7 --repeat 3 || status=1
 run bench_rules --days 7 --repeat 3 || status=1
 run bench_page --repeat 20 --rounds 3 || status=1
 run bench_memory --hours 72 --switches 2 || status=1
+run bench_central --seconds 20 --fast-seconds 60 --rounds 5 || status=1
 run soak --hours "${SOAK_HOURS:-24}" --speed 100 || status=1
 exit "$status"

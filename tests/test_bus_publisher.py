@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import time
 
+import nats
 import pytest
+from nats.errors import NoRespondersError
+from nats.js.errors import NotFoundError
 
 from adapters import FakeSource, Frame, epoch_seconds
-from monitor.bus import BROKER_ALARM, BedPublisher, BrokerSettings, FrameMessage
+from monitor.bus import (
+    BROKER_ALARM,
+    STATUS_STREAM,
+    BedPublisher,
+    BrokerSettings,
+    FrameMessage,
+    StatusMessage,
+)
 from monitor.runtime import Session
 from monitor.store import AlarmStore
-from tests.bus_helpers import alarms, frame_numbers, stream_messages, wait_until
+from tests.bus_helpers import alarms, frame_numbers, run_async, stream_messages, wait_until
 
 T0 = 1767254400.0
 VALUES = {
@@ -94,3 +104,43 @@ def test_a_restarted_bed_numbers_its_frames_after_the_ones_the_stream_holds(tmp_
         assert frame_numbers(nats_server.url, "bed-7") == {
             n: 1 for n in range(1, 15 * (run + 1) + 1)
         }
+
+
+async def _last_status(url: str, bed: str) -> StatusMessage | None:
+    nc = await nats.connect(url)
+    try:
+        raw = await nc.jetstream().get_last_msg(STATUS_STREAM, f"ecmo.{bed}.status")
+        return StatusMessage.decode(raw.data)
+    except (NotFoundError, NoRespondersError):  # no heartbeat yet, or no stream yet
+        return None
+    finally:
+        await nc.close()
+
+
+def test_an_alert_that_starts_is_in_the_heartbeat_at_once_not_a_beat_later(tmp_path, nats_server):
+    source = FakeSource("console", kind="serial")
+    session = Session(source, store=AlarmStore(tmp_path, bed="bed-8"), bed_id="bed-8")
+    session.start()
+    # a heartbeat a minute: only the alert's start can send one within the test
+    publisher = BedPublisher(session, BrokerSettings(nats_server.url), status_interval=60.0)
+    publisher.start()
+    try:
+        normal = {**VALUES, "p_venous_mmhg": -40.0}
+        for i in range(20):
+            source.push(Frame.build(T0 + 0.1 * i, normal))
+        first = wait_until(lambda: run_async(_last_status(nats_server.url, "bed-8")))
+        assert first.alerts == ()
+        for i in range(20, 120):  # 10 s of suction by the frames' clock
+            source.push(Frame.build(T0 + 0.1 * i, {**normal, "p_venous_mmhg": -140.0}))
+        wait_until(lambda: any(a.rule == "drainage_pressure_low" for a in session.alerts()))
+        started = time.monotonic()
+        status = wait_until(
+            lambda: (s := run_async(_last_status(nats_server.url, "bed-8"))) and s.alerts and s,
+            timeout=5,
+            what="the alert in the heartbeat",
+        )
+        assert time.monotonic() - started < 2.0  # the next beat would be a minute away
+        assert {(a.rule, a.state) for a in status.alerts} == {("drainage_pressure_low", "active")}
+    finally:
+        publisher.stop()
+        session.stop()

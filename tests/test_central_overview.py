@@ -114,7 +114,7 @@ def test_a_refresh_with_nothing_new_sends_no_tile_no_sparkline_and_under_30_kb()
 
 def test_an_alert_that_changes_redraws_only_its_own_tile_and_moves_it_first():
     station = ward(5, minutes=2)
-    tiles, values, _spark, have = refresh(station, None, CONFIG)
+    _tiles, values, _spark, have = refresh(station, None, CONFIG)
     assert [values["v"][f"bed-{b:03d}"][3] for b in range(5)] == [0, 1, 2, 3, 4]
     alert = AlertSummary("delta_p_rise", "high", "active", T0)
     station.take_status(status("bed-003", [alert]), "ecmo.bed-003.status")
@@ -163,9 +163,9 @@ def test_in_chromium_each_tile_draws_its_sparklines_and_keeps_them_when_redrawn(
     station, url = served
     page.goto(url)
     drawn = ".bed-tile img.spark[src^='data:image/svg+xml']"
-    page.wait_for_function(f"document.querySelectorAll(\"{drawn}\").length === 6", timeout=15000)
-    flows = page.eval_on_selector_all(".bed-flow span", "els => els.map(e => e.textContent)")
-    assert flows == ["4.00 L/min (57 mL/kg/min)"] * 3
+    page.wait_for_function(f'document.querySelectorAll("{drawn}").length === 6', timeout=15000)
+    flows = page.eval_on_selector_all("[data-live=flow]", "els => els.map(e => e.textContent)")
+    assert flows == ["Flow 4.00 L/min (57 mL/kg/min)"] * 3
     alert = AlertSummary("drainage_pressure_low", "medium", "active", T0)
     station.take_status(status("bed-002", [alert]), "ecmo.bed-002.status")
     page.wait_for_selector(".bed-tile[data-bed='bed-002'].priority-medium", timeout=5000)
@@ -173,7 +173,7 @@ def test_in_chromium_each_tile_draws_its_sparklines_and_keeps_them_when_redrawn(
         "getComputedStyle(document.querySelector(\".bed-tile[data-bed='bed-002']\")).order === '0'",
         timeout=5000,
     )
-    page.wait_for_function(f"document.querySelectorAll(\"{drawn}\").length === 6", timeout=5000)
+    page.wait_for_function(f'document.querySelectorAll("{drawn}").length === 6', timeout=5000)
     first = page.evaluate(
         "() => [...document.querySelectorAll('.bed-tile')]"
         ".sort((a, b) => getComputedStyle(a).order - getComputedStyle(b).order)[0].dataset.bed"

@@ -128,6 +128,7 @@ class StationStatus:
     beds: int
     messages: int
     refused: int
+    frames: int  # frames taken into the beds' buffers
 
 
 class CentralStation:
@@ -173,6 +174,7 @@ class CentralStation:
                 len(self._beds),
                 self._messages,
                 self._refused,
+                sum(remote.frames for remote in self._beds.values()),
             )
 
     def request(self, bed: str, action: str, args: dict, user: str, role: str) -> dict:

@@ -1,33 +1,18 @@
 // The central station's overview, the part the browser does (monitor/web/central/overview.py).
 //
-// values: the server sends each bed's live texts (flow, delta P rise, frame age) and its
-// place in the worst-first order in one small store; this writes them into the tiles,
-// which stay in the page and are redrawn by the server only when their alerts change.
-//
-// sparks: the server sends a bed's whole hour of sparkline points once, then its newest
-// point each minute of its frames; this keeps the points and draws each tile's two as
-// small SVG pictures. The delta P rise sparkline shows the rule's limits as lines, as the
-// server gives them (from rules/).
+// The server sends each bed's live texts (flow, delta P rise, frame age) and its place in
+// the worst-first order in one small store, and sparkline points in another: a bed's
+// whole hour once, then its newest point each minute of its frames. This keeps them and
+// writes them straight into the tiles (text, CSS order, two small SVG pictures), which
+// stay in the page and are redrawn by the server only when their alerts change. Writing
+// the page directly, not through a callback output per tile, keeps a refresh of a
+// hundred beds to a few milliseconds of the browser's time; a tile the server redraws or
+// adds is written at once (a MutationObserver on the overview). The delta P rise picture
+// shows the rule's limits as dashed lines, as the server gives them (from rules/).
 (function () {
   const MINUTES = 60;
   const held = { beds: {}, limits: {} };
   window.ecmoSparks = held;
-
-  function noUpdate() {
-    return window.dash_clientside.no_update;
-  }
-
-  function values(data) {
-    const ctx = window.dash_clientside.callback_context;
-    const rows = (data && data.v) || {};
-    return ctx.outputs_list.map((outputs, k) =>
-      outputs.map((output) => {
-        const row = rows[output.id.bed];
-        if (!row) return noUpdate();
-        return k < 3 ? row[k] : { order: row[3] };
-      })
-    );
-  }
 
   function take(message) {
     if (!message) return;
@@ -35,6 +20,7 @@
     // a bed's whole hour: [minute, flow points, rise points]
     Object.entries(message.beds || {}).forEach(([bed, entry]) => {
       held.beds[bed] = { m: entry[0], series: [entry[1].slice(), entry[2].slice()] };
+      forget(bed);
     });
     // a bed's newest point, for a page that holds the minute before: [minute, flow, rise]
     Object.entries(message.add || {}).forEach(([bed, entry]) => {
@@ -72,20 +58,104 @@
     return "data:image/svg+xml;utf8," + encodeURIComponent(svg);
   }
 
-  function sparks(message) {
-    take(message);
-    const ctx = window.dash_clientside.callback_context;
-    return ctx.outputs_list.map((output) => {
-      const had = held.beds[output.id.bed];
-      if (!had) return noUpdate();
-      const series = had.series;
-      const flow = output.id.series === "flow";
+  const live = { values: {}, pictures: {}, observer: null, pending: false };
+  window.ecmoCentralLive = live;
+
+  function setText(element, text) {
+    if (!element || text === undefined) return;
+    const node = element.firstChild;
+    // the text node React made, changed in place, so React's own later changes still land
+    if (node && node.nodeType === Node.TEXT_NODE && !node.nextSibling) {
+      if (node.nodeValue !== text) node.nodeValue = text;
+    } else if (element.textContent !== text) {
+      element.textContent = text;
+    }
+  }
+
+  function forget(bed) {
+    Object.keys(live.pictures).forEach((key) => { if (key.startsWith(bed + "|")) delete live.pictures[key]; });
+  }
+
+  function pictureOf(bed, series) {
+    const had = held.beds[bed];
+    if (!had) return null;
+    const key = bed + "|" + series + "|" + had.m;
+    if (!live.pictures[key]) {
+      const flow = series === "flow";
       const lines = flow ? [] : held.limits.rise || [];
-      return picture(series[flow ? 0 : 1], lines, flow ? 2 : 0);
+      Object.keys(live.pictures).forEach((k) => { if (k.startsWith(bed + "|" + series + "|")) delete live.pictures[k]; });
+      live.pictures[key] = picture(had.series[flow ? 0 : 1], lines, flow ? 2 : 0);
+    }
+    return live.pictures[key];
+  }
+
+  const SPARKS = [
+    ["flow", "Flow (L/min), last hour, a point a minute", "flow, 1 h"],
+    ["rise", "Delta P rise (mmHg), last hour, a point a minute; the limits dashed", "delta P rise, 1 h"],
+  ];
+
+  function element(tag, className, attributes) {
+    const made = document.createElement(tag);
+    if (className) made.className = className;
+    Object.entries(attributes || {}).forEach(([name, value]) => made.setAttribute(name, value));
+    return made;
+  }
+
+  // The tile's live box is the browser's alone (the server draws it empty): built once.
+  function build(box) {
+    ["flow", "dp"].forEach((kind) => {
+      box.appendChild(element("div", "bed-" + kind)).appendChild(element("span", "live", { "data-live": kind }));
+    });
+    const sparks = box.appendChild(element("div", "bed-sparks"));
+    SPARKS.forEach(([series, title, caption]) => {
+      const holder = sparks.appendChild(element("div"));
+      holder.appendChild(element("img", "spark spark-" + series, { "data-series": series, alt: title, title: title }));
+      holder.appendChild(element("span", "spark-caption")).textContent = caption;
+    });
+    box.appendChild(element("div", "bed-age")).appendChild(element("span", "live", { "data-live": "age" }));
+    box.dataset.built = "1";
+  }
+
+  function paintNow() {
+    live.pending = false;
+    const overview = document.getElementById("overview");
+    if (!overview) return;
+    overview.querySelectorAll(".bed-tile").forEach((tile) => {
+      const bed = tile.dataset.bed;
+      const box = tile.querySelector(".bed-live");
+      if (!box) return;
+      if (!box.dataset.built) build(box);
+      const row = live.values[bed];
+      if (row) {
+        ["flow", "dp", "age"].forEach((kind, k) => setText(box.querySelector(`[data-live="${kind}"]`), row[k]));
+        if (tile.style.order !== String(row[3])) tile.style.order = String(row[3]);
+      }
+      box.querySelectorAll("img.spark").forEach((img) => {
+        const src = pictureOf(bed, img.dataset.series);
+        if (src && img.getAttribute("src") !== src) img.setAttribute("src", src);
+      });
     });
   }
 
+  function schedule() {
+    if (live.pending) return;
+    live.pending = true;
+    setTimeout(paintNow, 0); // after the page has drawn what this response brought
+  }
+
+  function paint(values, spark) {
+    take(spark);
+    live.values = (values && values.v) || {};
+    const overview = document.getElementById("overview");
+    if (overview && !live.observer) {
+      live.observer = new MutationObserver(schedule); // a tile redrawn or added
+      live.observer.observe(overview, { childList: true, subtree: true });
+    }
+    schedule();
+    return Object.keys(live.values).length;
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    ecmoCentral: { values: values, sparks: sparks },
+    ecmoCentral: { paint: paint },
   });
 })();

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from monitor.central import CentralStation
 from monitor.runtime import QaReplays, SessionRegistry
@@ -75,6 +75,7 @@ def create_central_app(
                 dcc.Store(id="overview-have"),  # what the page holds: tiles, sparkline minute
                 dcc.Store(id="overview-values"),
                 dcc.Store(id="overview-spark"),
+                dcc.Store(id="overview-painted"),
                 html.Div(id="central-message", className="message"),
                 detail.layout(),
                 actions_panel([r.bed for r in station.beds()]),
@@ -88,17 +89,10 @@ def create_central_app(
     actions.register(app, access, station)
     detail.register(app, station, may_view)
 
-    app.clientside_callback(
-        ClientsideFunction("ecmoCentral", "values"),
-        Output({"type": "bed-flow", "bed": ALL}, "children"),
-        Output({"type": "bed-dp", "bed": ALL}, "children"),
-        Output({"type": "bed-age", "bed": ALL}, "children"),
-        Output({"type": "bed-tile", "bed": ALL}, "style"),
+    app.clientside_callback(  # the browser writes the live numbers and sparklines in
+        ClientsideFunction("ecmoCentral", "paint"),
+        Output("overview-painted", "data"),
         Input("overview-values", "data"),
-    )
-    app.clientside_callback(
-        ClientsideFunction("ecmoCentral", "sparks"),
-        Output({"type": "bed-spark", "bed": ALL, "series": ALL}, "src"),
         Input("overview-spark", "data"),
     )
 
@@ -153,7 +147,8 @@ def create_central_app(
     def api_central():
         status = station.status()
         return flask.jsonify(
-            {"connected": status.connected, "error": status.error, "beds": status.beds}
-        )
+            {"connected": status.connected, "error": status.error, "beds": status.beds,
+             "messages": status.messages, "refused": status.refused, "frames": status.frames}
+        )  # fmt: skip
 
     return app

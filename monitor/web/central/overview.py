@@ -110,15 +110,16 @@ def _number(value: float | None, unit: str, digits: int = 0) -> str:
 
 
 def live_values(remote: RemoteBed, now: float | None = None) -> list[str]:
-    """What changes with every frame: [flow (and per kg), delta P rise, frame age] texts."""
+    """The tile's lines that change with every frame: flow (and per kg), delta P rise,
+    frame age."""
     status = remote.status
     flow = latest_values(remote).get("blood_flow_lpm")
     weight = status.weight_kg if status else None
     per_kg = f" ({flow * 1000 / weight:.0f} mL/kg/min)" if flow is not None and weight else ""
     age = remote.frame_age(now)
     return [
-        f"{_number(flow, 'L/min', 2)}{per_kg}",
-        _number(status.delta_p_rise if status else None, "mmHg"),
+        f"Flow {_number(flow, 'L/min', 2)}{per_kg}",
+        f"Delta P rise {_number(status.delta_p_rise if status else None, 'mmHg')}",
         "no frame yet" if age is None else f"newest frame {age:.0f} s ago",
     ]
 
@@ -137,13 +138,11 @@ def signature(facts: tuple) -> str:
     return hashlib.blake2s(repr(facts).encode(), digest_size=6).hexdigest()
 
 
-def _live(kind: str, bed: str, text: str, label: str) -> html.Div:
-    return html.Div([f"{label} ", html.Span(text, id={"type": kind, "bed": bed})], className=kind)
-
-
 def tile(remote: RemoteBed, now: float | None = None, rank: int = 0) -> html.Div:
+    """A bed's tile, in few components (a page of a hundred tiles stays quick to update):
+    its label, a block of text lines, an empty box the browser fills with the live lines
+    and sparklines (``assets/central.js``), and its alerts with their buttons."""
     label, state, level, unacknowledged, weight, alerts = tile_facts(remote, now)
-    flow, rise, age = live_values(remote, now)
     classes = ["tile", "bed-tile"]
     if level:
         classes.append(f"priority-{Priority.of_level(level)}")
@@ -152,7 +151,7 @@ def tile(remote: RemoteBed, now: float | None = None, rank: int = 0) -> html.Div
     rows = [
         html.Li(
             [
-                html.Span(f"{rule_title(rule)}: {a_state}"),
+                f"{rule_title(rule)}: {a_state}",
                 *(
                     [
                         html.Button(
@@ -169,43 +168,20 @@ def tile(remote: RemoteBed, now: float | None = None, rank: int = 0) -> html.Div
         )
         for rule, priority, a_state, technical in alerts
     ]
-    sparks = [
-        html.Div(
-            [
-                html.Img(
-                    id={"type": "bed-spark", "bed": remote.bed, "series": series},
-                    className=f"spark spark-{series}",
-                    alt=f"{title}, last hour",
-                    title=f"{title}, last hour (a point a minute)",
-                ),
-                html.Span(f"{caption}, 1 h", className="spark-caption"),
-            ]
-        )
-        for series, title, caption in SPARK_SERIES
-    ]
+    shown_state = "NO DATA" if state == NO_DATA else state.replace("_", " ")
     return html.Div(
         [
             html.Div(label, className="tile-label"),
-            html.Div("NO DATA" if state == NO_DATA else state.replace("_", " "), className="bed-state"),
-            _live("bed-flow", remote.bed, flow, "Flow"),
-            _live("bed-dp", remote.bed, rise, "Delta P rise"),
-            html.Div(f"Weight {_number(weight, 'kg', 1)}", className="bed-weight"),
-            html.Div(sparks, className="bed-sparks"),
-            html.Ul(rows or [html.Li("no alerts", className="no-alerts")], className="bed-alerts"),
-            html.Div(html.Span(age, id={"type": "bed-age", "bed": remote.bed}), className="bed-age"),
+            html.Div(f"{shown_state}\nWeight {_number(weight, 'kg', 1)}", className="bed-static"),
+            html.Div(className="bed-live"),
+            html.Ul(rows, className="bed-alerts") if rows
+            else html.Div("no alerts", className="no-alerts"),
         ],
         className=" ".join(classes),
         id={"type": "bed-tile", "bed": remote.bed},
         style={"order": rank},
         **{"data-bed": remote.bed, "data-state": state, "data-level": str(level)},
     )  # fmt: skip
-
-
-#: The sparklines of a tile: (series, title, caption).
-SPARK_SERIES = (
-    ("flow", "Flow (L/min)", "flow"),
-    ("rise", "Delta P rise (mmHg), limits dashed", "delta P rise"),
-)
 
 
 def spark_message(station: CentralStation, config: RulesConfig, had: dict) -> dict | None:
