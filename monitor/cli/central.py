@@ -32,6 +32,8 @@ DEMO_SCENARIOS = (
     "oxygenator_exchange",
 )
 DEMO_SPEED = 20.0
+#: The demo patients' weights (kg), so their tiles show flow in mL/kg/min too.
+DEMO_WEIGHTS = (72.0, 64.0, 85.0, 58.0, 90.0, 77.0, 69.0, 81.0)
 
 
 def command(args: argparse.Namespace) -> int:
@@ -112,7 +114,7 @@ def _demo(args: argparse.Namespace) -> int:
                 sys.executable, "-m", "monitor.cli", "run",
                 "--replay", str(SAMPLES / f"{scenario}.csv"), "--speed", str(DEMO_SPEED), "--loop",
                 "--bed-id", f"bed-{i + 1}", "--bed-label", f"Bed {i + 1}",
-                "--publish", server.url, "--port", str(port),
+                "--weight", str(DEMO_WEIGHTS[i % len(DEMO_WEIGHTS)]), "--publish", server.url, "--port", str(port),
                 "--data-dir", str(folder / f"bed-{i + 1}"), "--action-key", str(key_path),
             ]  # fmt: skip
             log = open(folder / f"bed-{i + 1}.log", "ab")  # noqa: SIM115 - the child writes it
