@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -107,3 +109,29 @@ def test_concurrent_appends_and_reads_lose_nothing():
         t.join()
     assert len(buffer) == 20_000
     assert np.array_equal(buffer.window()["seq"].to_numpy(), np.arange(1, 20_001))
+
+
+def test_an_event_overwritten_by_the_ring_is_gone_and_the_others_keep_their_rows():
+    buffer = TelemetryBuffer(capacity=10)
+    for i in range(25):
+        event = f"note {i}" if i % 4 == 0 else None
+        buffer.append(Frame.build(T0 + i, {"blood_flow_lpm": 4.0}, event=event))
+    data = buffer.window()
+    assert data["event"].tolist() == ["", "note 16", "", "", "", "note 20", "", "", "", "note 24"]
+    part = buffer.rows(buffer.first_seq + 1, 5)
+    assert part["event"].tolist() == ["note 16", "", "", "", "note 20"]
+
+
+def test_a_72_hour_buffer_costs_no_memory_before_its_frames_come():
+    """The central station holds one for every bed: an empty one must be (almost) free."""
+    code = (
+        "from monitor.runtime import TelemetryBuffer\n"
+        "def rss():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmRSS:'): return int(line.split()[1]) * 1024\n"
+        "before = rss()\n"
+        "held = [TelemetryBuffer() for _ in range(50)]\n"
+        "print(rss() - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) < 10e6  # 50 buffers; an event column of Python objects: 104 MB

@@ -41,7 +41,9 @@ class TelemetryBuffer:
         # zeros, not NaN: an append writes the whole row, and untouched pages cost nothing
         self._values = np.zeros((self.capacity, len(self.columns)), dtype="float64")
         self._mask = np.zeros(self.capacity, dtype="int64")
-        self._events = np.full(self.capacity, "", dtype=object)
+        # events are rare: kept by physical row, so an empty buffer costs nothing for them
+        # (an object array of the capacity would be 2 MB a buffer, one per bed at a central)
+        self._events: dict[int, str] = {}
         self._size = 0
         self._next_seq = 1  # sequence number the next appended frame gets
         self._head = 0  # physical index the next frame is written at
@@ -62,7 +64,10 @@ class TelemetryBuffer:
             self._time[h] = frame.timestamp
             self._values[h] = row
             self._mask[h] = frame.artifacts
-            self._events[h] = frame.event or ""
+            if frame.event:
+                self._events[h] = frame.event
+            elif self._events:
+                self._events.pop(h, None)  # the row it overwrites may have held one
             for name, value in frame.values.items():
                 if value == value:
                     self._last_seen[name] = (float(value), frame.timestamp)
@@ -120,6 +125,16 @@ class TelemetryBuffer:
                 hi = mid
         return lo
 
+    def _event_column(self, start: int, end: int) -> list[str]:
+        """The events of logical rows [start, end) ("" where none)."""
+        column = [""] * (end - start)
+        oldest = (self._head - self._size) % self.capacity
+        for physical, event in self._events.items():
+            logical = (physical - oldest) % self.capacity
+            if start <= logical < end:
+                column[logical - start] = event
+        return column
+
     def _frame(self, start: int, end: int, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """Logical rows [start, end) as a DataFrame of their own (each column copied once).
 
@@ -134,7 +149,7 @@ class TelemetryBuffer:
             # a slice is a view into the ring: copied; an index array copies already
             column = self._values[rows, self._column_index[name]]
             data[name] = column.copy() if isinstance(rows, slice) else column
-        data[EVENT] = pd.array(self._events[rows].tolist(), dtype="str")
+        data[EVENT] = pd.array(self._event_column(start, end), dtype="str")
         data[ARTIFACT_MASK] = self._mask[rows].copy()
         data[SEQ] = np.arange(first_seq, first_seq + (end - start), dtype="int64")
         # the columns are this frame's own, so pandas need not copy them into one block
