@@ -234,6 +234,11 @@ def test_the_overview_in_chromium_shows_a_tile_per_bed_coloured_by_its_worst_ale
         ".map(e => Number(e.dataset.level))"
     )
     assert order == sorted(order, reverse=True) and max(order) >= 2
-    # each tile draws its hour of flow and delta P rise
+    # each tile draws its hour of flow and delta P rise (the browser draws them after the
+    # refresh that brought the points: wait for it on a loaded machine)
+    drawn = ".bed-tile img.spark[src^='data:image/svg+xml']"
+    page.wait_for_function(f'document.querySelectorAll("{drawn}").length === 6', timeout=10000)
     sparks = page.eval_on_selector_all(".bed-tile img.spark", "els => els.map(e => e.src)")
-    assert len(sparks) == 6 and all(s.startswith("data:image/svg+xml") for s in sparks)
+    assert len(sparks) == 6 and all(s.startswith("data:image/svg+xml") for s in sparks), [
+        s[:40] for s in sparks
+    ]

@@ -16,6 +16,8 @@ import threading
 import pytest
 from dash import Patch, no_update
 from dash._utils import to_json
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
 from adapters import Frame
@@ -179,3 +181,31 @@ def test_in_chromium_each_tile_draws_its_sparklines_and_keeps_them_when_redrawn(
         ".sort((a, b) => getComputedStyle(a).order - getComputedStyle(b).order)[0].dataset.bed"
     )
     assert first == "bed-002"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    have=JSON
+    | st.fixed_dictionaries(
+        {"beds": st.just(["bed-000", "bed-001"]) | JSON, "sig": JSON, "m": JSON}
+    )
+)
+def test_whatever_a_page_says_it_holds_the_refresh_answers_and_sends_every_tile_if_unsure(have):
+    station = TWO_BEDS
+    tiles, values, _spark, new_have = refresh(station, have, CONFIG)
+    assert set(values["v"]) == {"bed-000", "bed-001"}
+    assert new_have is no_update or new_have["beds"] == ["bed-000", "bed-001"]
+    if not (isinstance(have, dict) and have.get("beds") == ["bed-000", "bed-001"]):
+        assert isinstance(tiles, list) and len(tiles) == 2
+
+
+TWO_BEDS = ward(2, minutes=2)

@@ -100,3 +100,18 @@ def test_the_action_drop_downs_show_their_labels_whole(page, site_monitor):
                  n => n.children.length === 0 && n.scrollWidth > n.clientWidth + 1)"""
         )
         assert not clipped, f"{ident} cuts its label"
+
+
+def test_each_action_row_gives_its_text_box_room_beside_its_button(page, site_monitor):
+    page.goto(site_monitor)
+    page.wait_for_selector("#event-note")
+    for box, button in (("#event-note", "#event-submit"), ("#lab-value", "#lab-submit")):
+        width = page.locator(box).evaluate("e => e.getBoundingClientRect().width")
+        row = page.locator(box).evaluate(
+            "e => { const r = e.closest('.action-row').getBoundingClientRect(); return [r.left, r.right]; }"
+        )
+        edges = page.locator(button).evaluate(
+            "e => { const r = e.getBoundingClientRect(); return [r.left, r.right]; }"
+        )
+        assert width >= 100, f"{box} is {width:.0f} px wide"
+        assert row[0] - 1 <= edges[0] and edges[1] <= row[1] + 1, f"{button} leaves its row"

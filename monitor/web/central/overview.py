@@ -211,6 +211,17 @@ def spark_message(station: CentralStation, config: RulesConfig, had: dict) -> di
     return {"beds": beds, "add": add, "limits": limits}
 
 
+def _held(have, ids: list[str]) -> dict:
+    """What the page says it holds, if it is what this sends (the page's store comes back
+    in its request, so it is outside input); else nothing, and every tile goes again."""
+    if not isinstance(have, dict) or have.get("beds") != ids:
+        return {}
+    sig, minutes = have.get("sig"), have.get("m")
+    if not isinstance(sig, list) or len(sig) != len(ids) or not isinstance(minutes, dict):
+        return {}
+    return {"beds": ids, "sig": sig, "m": {b: m for b, m in minutes.items() if type(m) is int}}
+
+
 def refresh(
     station: CentralStation,
     have: dict | None,
@@ -227,13 +238,13 @@ def refresh(
     browser writes into the tiles (``assets/central.js``), as do the sparklines.
     """
     now = time.monotonic() if now is None else now
-    have = have if isinstance(have, dict) else {}
     ranked = sorted_beds(station, now)
     rank = {remote.bed: i for i, remote in enumerate(ranked)}
     beds = sorted(ranked, key=lambda r: r.bed)
     ids = [r.bed for r in beds]
     sigs = [signature(tile_facts(r, now)) for r in beds]
-    full = have.get("beds") != ids or len(have.get("sig") or ()) != len(ids)
+    have = _held(have, ids)
+    full = not have
     if not beds:
         tiles = [html.Div("No bed has published yet.", className="message")]
     elif full:
@@ -247,7 +258,7 @@ def refresh(
             tiles[i] = tile(beds[i], now, rank[beds[i].bed])
         tiles = tiles if changed else no_update
     values = {"v": {r.bed: [*live_values(r, now), rank[r.bed]] for r in beds}}
-    had = {} if full or not isinstance(have.get("m"), dict) else have["m"]
+    had = have.get("m", {})
     spark = spark_message(station, config, had)
     minutes = {b: m for b, m in had.items() if b in rank}
     for bed, points in (spark or {}).get("beds", {}).items():
