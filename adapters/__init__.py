@@ -8,12 +8,14 @@ import importlib
 
 from .contract import (
     BASELINE_EVENTS,
+    BLOOD_GAS_COLUMNS,
     CANONICAL_COLUMNS,
     CHANNEL_BIT,
     CHANNEL_BY_NAME,
     CHANNELS,
     EVENT,
     EVENT_KINDS,
+    HEMOLYSIS_COLUMNS,
     LAB_COLUMNS,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
@@ -45,6 +47,7 @@ from .timestamps import FrameClock, next_stamp
 
 __all__ = [
     "BASELINE_EVENTS",
+    "BLOOD_GAS_COLUMNS",
     "CANONICAL_COLUMNS",
     "CHANNELS",
     "CHANNEL_BIT",
@@ -53,6 +56,7 @@ __all__ = [
     "EVENT",
     "EVENT_KINDS",
     "HEADER_LINE",
+    "HEMOLYSIS_COLUMNS",
     "LAB_COLUMNS",
     "NOT_DELIVERING",
     "NUMERIC_COLUMNS",

@@ -243,6 +243,86 @@ def oxygenator_exchange(t: np.ndarray, d: float) -> Course:
     return _course(s, d, marks, "delta_p_rise_30 delta_p_rise_40", events=events)
 
 
+def sweep_loss(t: np.ndarray, d: float) -> Course:
+    """The oxygen cylinder runs empty: sweep gas falls to 0 L/min while blood flows on,
+    for 20 minutes until a new cylinder is connected."""
+    onset = _onset(d, 0.4, room_s=25 * 60)
+    restored = onset + 20 * 60
+    marks = {
+        "sweep_lost": (onset, "the oxygen cylinder is empty: sweep 0 L/min, blood flow unchanged"),
+        "sweep_restored": (restored, "a new cylinder: sweep back at its setting"),
+    }
+    faults = ((onset, restored, "sweep_gas_lpm", 0.0),)
+    return _course(healthy(t), d, marks, faults=faults)
+
+
+#: How long the weaning trial's sweep stays off: past the trial's 60-minute default.
+TRIAL_OFF_S = 80 * 60
+
+
+def weaning_trial(t: np.ndarray, d: float) -> Course:
+    """A weaning trial: a specialist records sweep_off_trial and turns the sweep off for
+    80 minutes, 20 minutes longer than the trial's length."""
+    onset = _onset(d, 0.3, room_s=TRIAL_OFF_S + 10 * 60)
+    marks = {
+        "sweep_lost": (onset, "sweep off on purpose: sweep_off_trial recorded (low reminder)"),
+        "trial_over": (onset + 3600, "the trial's 60 minutes are over, sweep still off (high)"),
+        "sweep_restored": (onset + TRIAL_OFF_S, "sweep turned back on"),
+    }
+    faults = ((onset, onset + TRIAL_OFF_S, "sweep_gas_lpm", 0.0),)
+    events = ((onset, "sweep_off_trial"),)
+    return _course(healthy(t), d, marks, faults=faults, events=events)
+
+
+#: Hemolysis markers of a healthy circuit, for scenarios that fix their lab draws.
+_QUIET_LABS = {
+    "plasma_free_hb_mg_dl": 6.0,
+    "ldh_u_l": 290.0,
+    "haptoglobin_mg_dl": 100.0,
+    "bilirubin_mg_dl": 0.8,
+}
+
+
+def _gas_draws(d: float, every_s: float) -> tuple[float, ...]:
+    return tuple(float(x) for x in np.arange(LAB_FIRST_S, d - 60, every_s))
+
+
+def membrane_lung_failure(t: np.ndarray, d: float) -> Course:
+    """The membrane lung fails to transfer oxygen: post-oxygenator PO2 results at FdO2
+    1.0 fall from about 470 mmHg below 200 and then 150 mmHg, PCO2 rises; pressures stay
+    normal."""
+    draws = _gas_draws(d, 30 * 60)
+    n = len(draws)
+    g = np.arange(n) / max(n - 1, 1)
+    labs = {name: (value,) * n for name, value in _QUIET_LABS.items()}
+    labs["post_oxy_po2_mmhg"] = tuple(np.round(470 * (135 / 470) ** g))
+    labs["post_oxy_pco2_mmhg"] = tuple(np.round(34 + 18 * g))
+    po2 = np.asarray(labs["post_oxy_po2_mmhg"])
+    marks = {}
+    for limit, level in ((200, "low"), (150, "medium")):
+        below = np.flatnonzero(po2 < limit)
+        if below.size:
+            text = f"post-oxygenator PO2 {po2[below[0]]:g} mmHg at FdO2 1.0 ({level})"
+            marks[f"po2_below_{limit}"] = (draws[below[0]], text)
+    faults = ((0.0, d, "fdo2", 1.0),)
+    return _course(healthy(t), d, marks, lab_times=draws, labs=labs, faults=faults)
+
+
+def high_recirculation(t: np.ndarray, d: float) -> Course:
+    """The return cannula moves towards the drainage cannula: the pre-oxygenator (console)
+    SvO2 rises from about 68 % to 80 % while the patient's central venous SO2 stays at
+    65 %, so recirculation climbs from about 9 % to 43 %."""
+    onset = _onset(d, 0.4, room_s=40 * 60)
+    draws = _gas_draws(d, 30 * 60)
+    n = len(draws)
+    labs = {name: (value,) * n for name, value in _QUIET_LABS.items()}
+    labs["post_oxy_so2_pct"] = (100.0,) * n
+    labs["central_venous_so2_pct"] = (65.0,) * n
+    marks = {"onset": (onset, "the cannulas draw closer: pre-oxygenator SvO2 80 % from here")}
+    faults = ((onset, d, "svo2_pct", 80.0),)
+    return _course(healthy(t), d, marks, lab_times=draws, labs=labs, faults=faults)
+
+
 Builder = Callable[[np.ndarray, float], Course]
 #: The scenarios in story order; each builder's docstring is its one-sentence description.
 BUILDERS: tuple[Builder, ...] = (
@@ -254,6 +334,10 @@ BUILDERS: tuple[Builder, ...] = (
     return_line_kink,
     sensor_dropout,
     oxygenator_exchange,
+    sweep_loss,
+    weaning_trial,
+    membrane_lung_failure,
+    high_recirculation,
 )
 
 
@@ -263,7 +347,11 @@ def description(build: Builder) -> str:
 
 
 def min_duration_s(build: Builder) -> float:
-    return 60.0 if build is stable else FAULT_MIN_DURATION_S
+    if build is stable:
+        return 60.0
+    if build is weaning_trial:
+        return LEAD_S + TRIAL_OFF_S + 10 * 60
+    return FAULT_MIN_DURATION_S
 
 
 def _first_holding(condition: np.ndarray, hold: int) -> int | None:

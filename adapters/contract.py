@@ -28,7 +28,10 @@ class Channel:
     low: float
     high: float
     required: bool = False
+    #: Sparse: a result of a sample (lab file, lab entry, a key=value line), not telemetry.
     lab: bool = False
+    #: A blood gas result (sparse, like the labs): membrane lung and recirculation rules.
+    gas: bool = False
 
 
 CHANNELS: tuple[Channel, ...] = (
@@ -43,10 +46,20 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("svo2_pct", "SvO2", "%", 0, 100),
     Channel("hb_g_dl", "Hemoglobin", "g/dL", 2, 25),
     Channel("temp_c", "Blood temperature", "°C", 20, 45),
+    # optional: a capnometer on the oxygenator's exhaust gas (CO2 removal)
+    Channel("exhaust_co2_mmhg", "Exhaust CO2", "mmHg", 0, 150),
     Channel("plasma_free_hb_mg_dl", "Plasma free Hb", "mg/dL", 0, 2000, lab=True),
     Channel("ldh_u_l", "LDH", "U/L", 0, 50000, lab=True),
     Channel("haptoglobin_mg_dl", "Haptoglobin", "mg/dL", 0, 500, lab=True),
     Channel("bilirubin_mg_dl", "Total bilirubin", "mg/dL", 0, 60, lab=True),
+    # blood gases, sparse like the labs: post- and pre-oxygenator samples and the
+    # patient's central venous sample (recirculation)
+    Channel("post_oxy_po2_mmhg", "Post-oxygenator PO2", "mmHg", 0, 1000, lab=True, gas=True),
+    Channel("post_oxy_pco2_mmhg", "Post-oxygenator PCO2", "mmHg", 0, 200, lab=True, gas=True),
+    Channel("post_oxy_so2_pct", "Post-oxygenator SO2", "%", 0, 100, lab=True, gas=True),
+    Channel("pre_oxy_po2_mmhg", "Pre-oxygenator PO2", "mmHg", 0, 1000, lab=True, gas=True),
+    Channel("pre_oxy_so2_pct", "Pre-oxygenator SO2", "%", 0, 100, lab=True, gas=True),
+    Channel("central_venous_so2_pct", "Central venous SO2", "%", 0, 100, lab=True, gas=True),
 )
 
 CHANNEL_BY_NAME: dict[str, Channel] = {c.name: c for c in CHANNELS}
@@ -59,7 +72,12 @@ EVENT = "event"
 #: Column order of the canonical CSV format (recordings are written in this order).
 CANONICAL_COLUMNS: tuple[str, ...] = (TIMESTAMP, *NUMERIC_COLUMNS, EVENT)
 REQUIRED_COLUMNS: tuple[str, ...] = (TIMESTAMP, *(c.name for c in CHANNELS if c.required))
+#: Sparse results of samples: the hemolysis labs and the blood gases.
 LAB_COLUMNS: tuple[str, ...] = tuple(c.name for c in CHANNELS if c.lab)
+#: The hemolysis markers (the hemolysis rule's results).
+HEMOLYSIS_COLUMNS: tuple[str, ...] = tuple(c.name for c in CHANNELS if c.lab and not c.gas)
+#: Blood gas results (the membrane lung and recirculation rules').
+BLOOD_GAS_COLUMNS: tuple[str, ...] = tuple(c.name for c in CHANNELS if c.gas)
 #: Channels that arrive with every telemetry sample (everything but the sparse labs).
 TELEMETRY_COLUMNS: tuple[str, ...] = tuple(c.name for c in CHANNELS if not c.lab)
 
@@ -69,6 +87,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "pump_head_change",
     "circuit_change",
     "baseline_reset",
+    "sweep_off_trial",
 )
 #: Events after which the oxygenator delta P baseline is re-established (CLINICAL.md).
 BASELINE_EVENTS: frozenset[str] = frozenset(

@@ -37,7 +37,20 @@ ANALYTE_ALIASES: dict[str, tuple[str, ...]] = {
     "ldh_u_l": ("ldh_u_l", "ldh", "lactate dehydrogenase"),
     "haptoglobin_mg_dl": ("haptoglobin_mg_dl", "haptoglobin", "hapto"),
     "bilirubin_mg_dl": ("bilirubin_mg_dl", "bilirubin", "total bilirubin", "tbil", "bili"),
+    "post_oxy_po2_mmhg": ("post_oxy_po2_mmhg", "post oxy po2", "post oxygenator po2"),
+    "post_oxy_pco2_mmhg": ("post_oxy_pco2_mmhg", "post oxy pco2", "post oxygenator pco2"),
+    "post_oxy_so2_pct": ("post_oxy_so2_pct", "post oxy so2", "post oxygenator so2"),
+    "pre_oxy_po2_mmhg": ("pre_oxy_po2_mmhg", "pre oxy po2", "pre oxygenator po2"),
+    "pre_oxy_so2_pct": ("pre_oxy_so2_pct", "pre oxy so2", "pre oxygenator so2"),
+    "central_venous_so2_pct": (
+        "central_venous_so2_pct",
+        "central venous so2",
+        "scvo2",
+        "svo2 patient",
+    ),
 }
+_PRESSURES = ("post_oxy_po2_mmhg", "post_oxy_pco2_mmhg", "pre_oxy_po2_mmhg")
+_SATURATIONS = ("post_oxy_so2_pct", "pre_oxy_so2_pct", "central_venous_so2_pct")
 #: (canonical analyte, unit as written, lower-cased) -> factor to the contract's unit.
 UNIT_FACTORS: dict[tuple[str, str], float] = {
     ("plasma_free_hb_mg_dl", "mg/dl"): 1.0,
@@ -52,6 +65,9 @@ UNIT_FACTORS: dict[tuple[str, str], float] = {
     ("bilirubin_mg_dl", "mg/dl"): 1.0,
     ("bilirubin_mg_dl", "µmol/l"): 1 / 17.1,
     ("bilirubin_mg_dl", "umol/l"): 1 / 17.1,
+    **{(gas, "mmhg"): 1.0 for gas in _PRESSURES},
+    **{(gas, "kpa"): 7.50062 for gas in _PRESSURES},
+    **{(gas, "%"): 1.0 for gas in _SATURATIONS},
 }
 
 
@@ -88,8 +104,7 @@ def lab_value(analyte: str, value: float | str, unit: str | None = None) -> tupl
     name = canonical_analyte(analyte)
     if name is None:
         raise LabError(
-            f"Unknown lab analyte {analyte!r}; use plasma_free_hb_mg_dl (pfhb), ldh_u_l, "
-            "haptoglobin_mg_dl or bilirubin_mg_dl.",
+            f"Unknown lab analyte {analyte!r}; use one of {', '.join(ANALYTE_ALIASES)}.",
             "analyte",
         )
     channel = CHANNEL_BY_NAME[name]

@@ -28,7 +28,6 @@ from . import _circuit, _courses
 from .contract import (
     CANONICAL_COLUMNS,
     EVENT,
-    LAB_COLUMNS,
     NUMERIC_COLUMNS,
     TIMESTAMP,
     epoch_seconds,
@@ -264,7 +263,7 @@ def simulate(
     labs = course.labs or _normal_labs(_rng(seed, 5), len(course.lab_times))
     rows = np.searchsorted(t, course.lab_times)
     inside = rows < t.size
-    for name in LAB_COLUMNS:
+    for name in labs:
         frame.loc[rows[inside], name] = np.asarray(labs[name], dtype="float64")[inside]
     events = np.full(t.size, "", dtype=object)
     for when, text in course.events:

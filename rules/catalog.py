@@ -11,8 +11,10 @@ from .definition import Rule
 from .delta_p import DELTA_P_RISE
 from .episodes import Episode
 from .flow import FLOW_DROP, FLOW_LOW
+from .gases import MEMBRANE_LUNG_PO2, RECIRCULATION
 from .hemolysis import HEMOLYSIS
 from .pressures import DRAINAGE_PRESSURE_LOW, POST_OXY_PRESSURE_HIGH
+from .sweep import SWEEP_GAS_LOST
 
 RULES: tuple[Rule, ...] = (
     DELTA_P_RISE,
@@ -21,6 +23,9 @@ RULES: tuple[Rule, ...] = (
     DRAINAGE_PRESSURE_LOW,
     POST_OXY_PRESSURE_HIGH,
     HEMOLYSIS,
+    SWEEP_GAS_LOST,
+    MEMBRANE_LUNG_PO2,
+    RECIRCULATION,
     DATA_STALE,
 )
 #: Stable rule ids, in report order.

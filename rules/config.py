@@ -93,6 +93,29 @@ class HemolysisConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SweepGasLostConfig:
+    low_sweep_lpm: float
+    min_blood_flow_lpm: float
+    hysteresis_lpm: float
+    on_delay_s: float
+    off_delay_s: float
+    trial_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class MembraneLungConfig:
+    low_mmhg: float
+    medium_mmhg: float
+    min_fdo2: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecirculationConfig:
+    low_pct: float
+    max_age_min: float
+
+
+@dataclass(frozen=True, slots=True)
 class DataStaleConfig:
     live_quiet_s: float
     recording_gap_s: float
@@ -107,6 +130,9 @@ _SECTIONS: dict[str, type] = {
     "drainage_pressure_low": PressureConfig,
     "post_oxy_pressure_high": PressureConfig,
     "hemolysis": HemolysisConfig,
+    "sweep_gas_lost": SweepGasLostConfig,
+    "membrane_lung_po2": MembraneLungConfig,
+    "recirculation": RecirculationConfig,
     "data_stale": DataStaleConfig,
 }
 
@@ -123,6 +149,9 @@ class RulesConfig:
     drainage_pressure_low: PressureConfig
     post_oxy_pressure_high: PressureConfig
     hemolysis: HemolysisConfig
+    sweep_gas_lost: SweepGasLostConfig
+    membrane_lung_po2: MembraneLungConfig
+    recirculation: RecirculationConfig
     data_stale: DataStaleConfig
     #: Where the settings came from, defaults first (for messages and reports).
     sources: tuple[str, ...] = ()

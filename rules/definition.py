@@ -89,6 +89,11 @@ class RuleState:
     def event(self, kind: str, time: float, out: list[Transition]) -> None:
         """A circuit event (normalised text) at ``time``; most rules ignore them."""
 
+    def lab(self, analyte: str, value: float, time: float) -> list[Transition]:
+        """A result entered by hand or from a lab table (canonical analyte, plausible
+        value, already validated); the rules of results judge it, the others ignore it."""
+        return []
+
     def alert(self, include_pending: bool, now: float) -> AlertState | None:
         """What the page shows for this rule now, if anything."""
         raise NotImplementedError

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adapters import LAB_COLUMNS, TIMESTAMP, LabError, TelemetryError, epoch_seconds, lab_value
+from adapters import (
+    HEMOLYSIS_COLUMNS,
+    TIMESTAMP,
+    LabError,
+    TelemetryError,
+    epoch_seconds,
+    lab_value,
+)
 
 from .columns import Columns
 from .config import RulesConfig
@@ -159,7 +166,7 @@ class HemolysisState(RuleState):
     """The hemolysis alert, fed one result at a time (both engines use it)."""
 
     __slots__ = ("life", "markers", "rule", "track")
-    reads = LAB_COLUMNS
+    reads = HEMOLYSIS_COLUMNS
 
     def __init__(self, setup: Setup) -> None:
         self.rule = "hemolysis"
@@ -168,7 +175,11 @@ class HemolysisState(RuleState):
         self.track = EpisodeTracker("hemolysis", "mg/dL", (LOW, MEDIUM, HIGH))
 
     def add(self, analyte: str, value: float, time: float) -> list[Transition]:
-        """One result (canonical analyte, plausible value); the transitions it caused."""
+        """One result (canonical analyte, plausible value); the transitions it caused.
+
+        A result that is no hemolysis marker (a blood gas) is not this rule's."""
+        if analyte not in LAB_ANALYTES:
+            return []
         markers, life, track = self.markers, self.life, self.track
         markers.add(analyte, value)
         old, level = life.level, markers.level
@@ -182,18 +193,11 @@ class HemolysisState(RuleState):
             track.observe(value)
         return out
 
-    def enter(
-        self, analyte: str, value: float | str, time: float, unit: str | None = None
-    ) -> list[Transition]:
-        """A result entered by hand: validated as every lab result is, then judged.
-
-        ``adapters.labs.LabError`` (a ValueError) with a sentence if it cannot be used.
-        """
-        name, number = lab_value(analyte, value, unit)
-        return self.add(name, number, time)
+    def lab(self, analyte: str, value: float, time: float) -> list[Transition]:
+        return self.add(analyte, value, time)
 
     def step(self, t, t_us, values, clean, out) -> None:
-        for name in LAB_COLUMNS:
+        for name in HEMOLYSIS_COLUMNS:
             value = clean[name]
             if value is not None:
                 out += self.add(name, value, t)
@@ -206,7 +210,7 @@ def lab_results(cols: Columns) -> list[tuple[float, str, float]]:
     """(time, analyte, value) of the recording's lab columns and its lab table, in time
     order (at one time, the recording's results first, in contract order)."""
     results = []
-    for rank, name in enumerate(LAB_COLUMNS):
+    for rank, name in enumerate(HEMOLYSIS_COLUMNS):
         for row in np.flatnonzero(cols.valid(name)).tolist():
             results.append(
                 (row, rank, float(cols.seconds[row]), name, float(cols.clean[name][row]))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from adapters import LAB_COLUMNS, Frame, clean_value
+from adapters import LAB_COLUMNS, Frame, clean_value, lab_value
 
 from .baseline import Baseline
 from .catalog import RULE_IDS, RULES, episode_sort_key
@@ -30,7 +30,6 @@ from .definition import RuleState, Setup
 from .delta_p import DeltaPRiseState
 from .episodes import Episode, Gap
 from .flow import FlowLowState
-from .hemolysis import HemolysisState
 from .lifecycle import Acknowledgement, AlertState, Transition, alert_sort_key
 
 S = TypeVar("S", bound=RuleState)
@@ -57,7 +56,6 @@ class IncrementalEngine:
         self._by_id = {state.rule: state for state in self._rules}
         self._delta_p = self._one(DeltaPRiseState)
         self._flow_low = self._one(FlowLowState)
-        self._hemolysis = self._one(HemolysisState)
         self._stale = self._one(DataStaleState)
         # the feed first (valid data ends a stale feed), then the circuit's events, then
         # every other rule on the frame's values, in catalog order; a rule that reads
@@ -68,8 +66,9 @@ class IncrementalEngine:
         self._feed = self._stale.step
         self._judges = tuple(s.step for s in always if s is not self._stale)
         self._lab_judges = tuple(s.step for s in on_labs)
-        self._channels = _channels(always)
-        self._lab_channels = _channels(on_labs)
+        # lab channels are cleaned only on a frame that carries one (seldom)
+        self._channels = tuple(c for c in _channels(always) if c not in labs)
+        self._lab_channels = tuple(c for c in _channels(self._rules) if c in labs)
         self._labs = labs
         self._clean: dict[str, float | None] = dict.fromkeys(self._channels + self._lab_channels)
         self._last_t: float | None = None
@@ -98,11 +97,13 @@ class IncrementalEngine:
             kind = frame.event.strip().lower()
             for state in self._rules:
                 state.event(kind, t, out)
-        for judge in self._judges:
-            judge(t, t_us, values, clean, out)
-        if not self._labs.isdisjoint(values):
+        has_labs = not self._labs.isdisjoint(values)
+        if has_labs:
             for name in self._lab_channels:
                 clean[name] = valid(values, mask, name)
+        for judge in self._judges:
+            judge(t, t_us, values, clean, out)
+        if has_labs:
             for judge in self._lab_judges:
                 judge(t, t_us, values, clean, out)
             for name in self._lab_channels:
@@ -127,7 +128,11 @@ class IncrementalEngine:
         ``adapters.labs.LabError`` (a ValueError) with a sentence for an unknown analyte
         or unit, a value that is not a finite number, or an implausible value.
         """
-        return self._hemolysis.enter(analyte, value, time, unit)
+        name, number = lab_value(analyte, value, unit)
+        out: list[Transition] = []
+        for state in self._rules:
+            out += state.lab(name, number, time)
+        return out
 
     def set_weight(self, kg: float | None) -> None:
         """Patient weight (kg) for the mL/kg/min flow minimum; None removes it."""

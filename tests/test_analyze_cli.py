@@ -127,6 +127,9 @@ MESSAGE = {
     "flow_low": rf"^blood flow {NUM} L/min is .*below the limit of {NUM} (?:L/min|mL/kg/min)",
     "drainage_pressure_low": rf"^drainage pressure {NUM} mmHg is .* limit of {NUM} mmHg$",
     "post_oxy_pressure_high": rf"^post-oxygenator pressure {NUM} mmHg is .* limit of {NUM} mmHg$",
+    "sweep_gas_lost": rf"^sweep gas {NUM} L/min is below the limit of {NUM} L/min while blood",
+    "membrane_lung_po2": rf"^post-oxygenator PO2 {NUM} mmHg at FdO2 {NUM} is below the limit of {NUM} mmHg",
+    "recirculation": rf"^recirculation {NUM} % is above the limit of {NUM} %",
     "data_stale": rf"^no valid data from the device for {NUM} s \(limit {NUM} s\)",
 }
 LAB_PART = rf"^[\w ]+ {NUM} (?:mg/dL|U/L) \(limit (?:below )?{NUM} (?:mg/dL|U/L)[^()]*\)$"

@@ -37,6 +37,9 @@ def test_every_rule_has_a_title_and_the_channels_it_is_about():
         "drainage_pressure_low": "Drainage pressure low",
         "post_oxy_pressure_high": "Post-oxygenator pressure high",
         "hemolysis": "Hemolysis",
+        "sweep_gas_lost": "Sweep gas lost",
+        "membrane_lung_po2": "Membrane lung PO2 low",
+        "recirculation": "Recirculation high",
         "data_stale": "No data from device",
     }
     assert tuple(r.rule for r in RULES) == RULE_IDS
@@ -47,6 +50,9 @@ def test_every_rule_has_a_title_and_the_channels_it_is_about():
         "drainage_pressure_low": ("p_venous_mmhg",),
         "post_oxy_pressure_high": ("p_post_oxy_mmhg",),
         "hemolysis": ("plasma_free_hb_mg_dl",),
+        "sweep_gas_lost": ("sweep_gas_lpm",),
+        "membrane_lung_po2": ("post_oxy_po2_mmhg",),
+        "recirculation": ("post_oxy_so2_pct", "central_venous_so2_pct"),
         "data_stale": (),
     }
     assert rule_title("flow_low") == "Blood flow low"

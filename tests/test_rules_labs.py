@@ -66,7 +66,7 @@ def test_units_are_converted_the_same_way_in_a_file_a_table_and_by_hand(tmp_path
 @pytest.mark.parametrize(
     ("analyte", "value", "unit", "words"),
     [
-        ("sodium", 140.0, None, "Unknown lab analyte 'sodium'; use plasma_free_hb_mg_dl"),
+        ("sodium", 140.0, None, "Unknown lab analyte 'sodium'; use one of plasma_free_hb_mg_dl"),
         ("pfhb", 5.0, "mmol/L", "cannot be converted to mg/dL"),
         ("ldh", "lots", None, "'lots' is not a number"),
         ("ldh", math.nan, None, "not a finite number"),

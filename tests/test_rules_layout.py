@@ -70,5 +70,7 @@ def test_each_rule_family_holds_both_halves_in_one_module():
             "flow",
             "pressures",
             "hemolysis",
+            "sweep",
+            "gases",
             "data_stale",
         }

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from adapters import _circuit
-from adapters.contract import CANONICAL_COLUMNS, CHANNELS, LAB_COLUMNS, epoch_seconds
+from adapters.contract import CANONICAL_COLUMNS, CHANNELS, HEMOLYSIS_COLUMNS, epoch_seconds
 from adapters.errors import TelemetryError
 from adapters.simulator import DEFAULT_START, SCENARIOS, simulate, stream_to_port, write_csv
 
@@ -123,7 +123,7 @@ def test_stable_day_stays_clear_of_every_alert_threshold():
     assert -day.p_venous_mmhg.rolling(5).max().max() < 80  # never below -80 for 5 s
     assert held_min(day.p_post_oxy_mmhg, 5).max() < 300
     assert flow.min() > 3.0
-    labs = day[list(LAB_COLUMNS)].dropna()
+    labs = day[list(HEMOLYSIS_COLUMNS)].dropna()
     assert len(labs) == 4  # 20 min, then every 6 h
     assert labs.plasma_free_hb_mg_dl.max() < 20
     assert labs.ldh_u_l.max() < 1000 and labs.ldh_u_l.max() < 2.5 * labs.ldh_u_l.iloc[0]
@@ -282,13 +282,15 @@ def test_columns_and_values_are_inside_the_contract(name):
     frame = run(name)
     assert tuple(frame.columns) == CANONICAL_COLUMNS
     assert str(frame.timestamp.dt.tz) == "UTC"
-    assert (frame.event.isin(["", "oxygenator_change"]) | frame.event.str.startswith("pump")).all()
+    known = ["", "oxygenator_change", "sweep_off_trial"]
+    assert (frame.event.isin(known) | frame.event.str.startswith("pump")).all()
     for channel in CHANNELS:
         values = frame[channel.name].dropna()
         if name == "sensor_dropout" and channel.name == "p_venous_mmhg":
             values = values[values != -999]  # the deliberate artifact
         assert values.between(channel.low, channel.high).all(), (name, channel.name)
-        if not channel.lab and channel.name != "blood_flow_lpm":
+        # every telemetry channel at every row, but the optional exhaust capnometer
+        if not channel.lab and channel.name not in ("blood_flow_lpm", "exhaust_co2_mmhg"):
             assert len(values) == len(frame) - (frame[channel.name] == -999).sum()
 
 
