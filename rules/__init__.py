@@ -4,8 +4,11 @@ No I/O here (no files but the shipped defaults, no SQLite, no threads, no Dash):
 or a DataFrame in, alarm transitions and episodes out (DESIGN.md sections 1 and 4).
 
 - One module per rule family, each with its frame-at-a-time and its whole-array half:
-  ``delta_p``, ``flow`` (flow_drop, flow_low), ``pressures``, ``hemolysis``,
-  ``data_stale``; :data:`RULES` lists them with their titles and channels.
+  ``delta_p``, ``flow`` (flow_drop, flow_low), ``pressures``, ``hemolysis``, ``sweep``
+  (sweep_gas_lost), ``gases`` (membrane_lung_po2, recirculation), ``data_stale``;
+  :data:`RULES` lists them with their titles and channels. ``derived`` holds the
+  formulas of the derived values (O2 transfer, CO2 removal, recirculation, effective
+  flow, resistance).
 - :class:`IncrementalEngine`: a frame at a time, for live monitoring and replay.
 - :func:`analyze`: a whole recording at once, vectorised, for QA; an :class:`Analysis`.
 - :func:`load_config`: the shipped ``defaults.toml`` with a site file merged over it.

@@ -27,6 +27,7 @@ import numpy as np
 
 from .columns import Columns
 from .definition import Findings, Rule, RuleState, Setup
+from .derived import recirculation_pct
 from .episodes import EpisodeTracker
 from .hemolysis import lab_table
 from .lifecycle import AlertLifecycle, AlertState, Transition
@@ -36,13 +37,6 @@ FDO2, SVO2 = "fdo2", "svo2_pct"
 PO2_POST = "post_oxy_po2_mmhg"
 SO2_PRE, SO2_POST, SO2_VENOUS = "pre_oxy_so2_pct", "post_oxy_so2_pct", "central_venous_so2_pct"
 SATURATIONS = (SO2_PRE, SO2_POST, SO2_VENOUS)
-
-
-def recirculation_pct(pre: float, post: float, venous: float) -> float | None:
-    """The Messai equation (%), or None when post is not above venous."""
-    if post <= venous:
-        return None
-    return (pre - venous) / (post - venous) * 100.0
 
 
 class _ResultRule(RuleState):
