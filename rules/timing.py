@@ -86,6 +86,14 @@ class LevelTimer:
 
     def step(self, clock: int, on: bool, off: bool) -> bool:
         """Feed one valid sample (rule clock in µs, its alert and clear conditions)."""
+        if off and not self.active:
+            # the usual sample of a quiet rule: it ends any rising run, and the falling
+            # run need not be kept, as nothing can clear an inactive level and the level
+            # becomes active only after an alert sample, which interrupts that run anyway
+            rising = self.rising
+            if rising.start is not None:
+                rising.interrupt()
+            return False
         if off:
             self.rising.interrupt()
             rise = False
