@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from adapters import to_datetime_utc
+from adapters import Frame, to_datetime_utc
 from rules import IncrementalEngine, analyze, analyze_incremental, default_config
 from rules.gases import recirculation_pct
 
@@ -120,9 +120,7 @@ def test_results_from_a_lab_table_and_entered_by_hand_are_judged_the_same():
     assert analyze_incremental(data, labs=labs) == batch
     engine = IncrementalEngine()
     for frame_row in range(300):
-        engine.process(
-            __import__("adapters").Frame.build(T0 + frame_row, {"fdo2": 1.0, "svo2_pct": 80.0})
-        )
+        engine.process(Frame.build(T0 + frame_row, {"fdo2": 1.0, "svo2_pct": 80.0}))
     engine.add_lab("post_oxy_so2_pct", 100, T0 + 300)
     moved = engine.add_lab("central venous so2", 65, T0 + 300)
     assert [t.rule for t in moved] == ["recirculation"]
