@@ -116,6 +116,39 @@ class RecirculationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DrainageChatterConfig:
+    window_s: float
+    speed_steady_pct: float
+    pressure_span_mmhg: float
+    flow_span_pct: float
+    hysteresis_mmhg: float
+    on_delay_s: float
+    off_delay_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ResistanceTrendConfig:
+    low_per_day: float
+    hysteresis_per_day: float
+    window_h: float
+    min_data_h: float
+    bin_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastConfig:
+    fit_h: float
+    min_fit_h: float
+    confidence_pct: float
+    horizon_h: float
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedConfig:
+    max_age_min: float
+
+
+@dataclass(frozen=True, slots=True)
 class DataStaleConfig:
     live_quiet_s: float
     recording_gap_s: float
@@ -133,6 +166,10 @@ _SECTIONS: dict[str, type] = {
     "sweep_gas_lost": SweepGasLostConfig,
     "membrane_lung_po2": MembraneLungConfig,
     "recirculation": RecirculationConfig,
+    "drainage_chatter": DrainageChatterConfig,
+    "resistance_trend": ResistanceTrendConfig,
+    "forecast": ForecastConfig,
+    "derived": DerivedConfig,
     "data_stale": DataStaleConfig,
 }
 
@@ -152,6 +189,10 @@ class RulesConfig:
     sweep_gas_lost: SweepGasLostConfig
     membrane_lung_po2: MembraneLungConfig
     recirculation: RecirculationConfig
+    drainage_chatter: DrainageChatterConfig
+    resistance_trend: ResistanceTrendConfig
+    forecast: ForecastConfig
+    derived: DerivedConfig
     data_stale: DataStaleConfig
     #: Where the settings came from, defaults first (for messages and reports).
     sources: tuple[str, ...] = ()
