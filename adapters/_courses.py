@@ -8,93 +8,40 @@ A scenario is a builder: sample times in, a :class:`Course` through the circuit 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from ._circuit import NEW_OXY_R, OXY_AGEING_PER_S, SPEED_RPM, Settings, healthy, operating_point
-
-#: Healthy data before any fault: the 30-minute delta P baseline plus a margin.
-LEAD_S = 45 * 60
-BASELINE_S = 30 * 60
-#: Shortest run a fault scenario can tell its story in.
-FAULT_MIN_DURATION_S = 90 * 60
-LAB_FIRST_S = 20 * 60
-LAB_EVERY_S = 6 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class Watch:
-    """A condition whose start the story reports: it begins, then holds for ``hold_s``."""
-
-    key: str
-    text: str
-    kind: str  # rise (delta P over baseline) | drop (flow) | venous (below) | post (above)
-    threshold: float
-    hold_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Course:
-    """What happens in one run, noise aside: settings over time and scheduled happenings."""
-
-    settings: Settings
-    #: Named scheduled times (seconds from start) with what happens then.
-    marks: Mapping[str, tuple[float, str]] = field(default_factory=dict)
-    watches: tuple[Watch, ...] = ()
-    #: (seconds, text) written to the ``event`` column.
-    events: tuple[tuple[float, str], ...] = ()
-    #: [start, end) stretches with no rows at all.
-    gaps: tuple[tuple[float, float], ...] = ()
-    #: (start, end, channel, value): the channel reads ``value`` (NaN or a fault code).
-    faults: tuple[tuple[float, float, str, float], ...] = ()
-    lab_times: tuple[float, ...] = ()
-    #: Lab values per draw when the scenario fixes them; None for seeded normal values.
-    labs: Mapping[str, tuple[float, ...]] | None = None
-    hb_drop_g_dl: np.ndarray | None = None
-
-
-def _ramp(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, 0.0, 1.0)
-
-
-def _smooth(x: np.ndarray) -> np.ndarray:
-    x = _ramp(x)
-    return x * x * (3 - 2 * x)
-
-
-def _regular_labs(duration_s: float) -> tuple[float, ...]:
-    return tuple(float(t) for t in np.arange(LAB_FIRST_S, duration_s, LAB_EVERY_S))
-
-
-def _onset(duration_s: float, fraction: float, room_s: float = 0.0) -> float:
-    """Fault onset: a fixed fraction of the run, never before LEAD_S, leaving ``room_s``."""
-    return max(LEAD_S, min(fraction * duration_s, duration_s - room_s))
-
-
-#: key -> (what the story says, condition kind, threshold, hold s = the rule's on-delay)
-WATCHES: dict[str, tuple[str, str, float, float]] = {
-    "delta_p_rise_30": ("delta P +30 mmHg over its flow-scaled baseline (medium)", "rise", 30, 15),
-    "delta_p_rise_40": ("delta P +40 mmHg over its flow-scaled baseline (high)", "rise", 40, 15),
-    "flow_drop_20": ("flow 20 % below its 5-min median, speed unchanged (medium)", "drop", 0.2, 10),
-    "flow_drop_35": ("flow 35 % below its 5-min median, speed unchanged (high)", "drop", 0.35, 10),
-    "p_venous_80": ("drainage pressure below -80 mmHg (medium)", "venous", -80, 5),
-    "p_venous_100": ("drainage pressure below -100 mmHg (high)", "venous", -100, 5),
-    "p_post_300": ("post-oxygenator pressure above 300 mmHg (medium)", "post", 300, 5),
-    "p_post_350": ("post-oxygenator pressure above 350 mmHg (high)", "post", 350, 5),
-}
-
-
-def _course(settings: Settings, d: float, marks, watches: str = "", **more) -> Course:
-    return Course(
-        settings,
-        marks,
-        tuple(Watch(k, *WATCHES[k]) for k in watches.split()),
-        lab_times=more.pop("lab_times", _regular_labs(d)),
-        **more,
-    )
+from ._circuit import (
+    NEW_OXY_R,
+    OXY_AGEING_PER_S,
+    SPEED_RPM,
+    healthy,
+    operating_point,
+)
+from ._course_base import (
+    BASELINE_S,
+    FAULT_MIN_DURATION_S,
+    LAB_EVERY_S,
+    LAB_FIRST_S,
+    LEAD_S,
+    Course,
+    _course,
+    _onset,
+    _ramp,
+    _smooth,
+)
+from ._courses_gas import (
+    TRIAL_OFF_S,
+    drainage_chatter,
+    high_recirculation,
+    membrane_lung_failure,
+    steady_resistance_rise,
+    sweep_loss,
+    weaning_trial,
+)
 
 
 def stable(t: np.ndarray, d: float) -> Course:
@@ -243,86 +190,6 @@ def oxygenator_exchange(t: np.ndarray, d: float) -> Course:
     return _course(s, d, marks, "delta_p_rise_30 delta_p_rise_40", events=events)
 
 
-def sweep_loss(t: np.ndarray, d: float) -> Course:
-    """The oxygen cylinder runs empty: sweep gas falls to 0 L/min while blood flows on,
-    for 20 minutes until a new cylinder is connected."""
-    onset = _onset(d, 0.4, room_s=25 * 60)
-    restored = onset + 20 * 60
-    marks = {
-        "sweep_lost": (onset, "the oxygen cylinder is empty: sweep 0 L/min, blood flow unchanged"),
-        "sweep_restored": (restored, "a new cylinder: sweep back at its setting"),
-    }
-    faults = ((onset, restored, "sweep_gas_lpm", 0.0),)
-    return _course(healthy(t), d, marks, faults=faults)
-
-
-#: How long the weaning trial's sweep stays off: past the trial's 60-minute default.
-TRIAL_OFF_S = 80 * 60
-
-
-def weaning_trial(t: np.ndarray, d: float) -> Course:
-    """A weaning trial: a specialist records sweep_off_trial and turns the sweep off for
-    80 minutes, 20 minutes longer than the trial's length."""
-    onset = _onset(d, 0.3, room_s=TRIAL_OFF_S + 10 * 60)
-    marks = {
-        "sweep_lost": (onset, "sweep off on purpose: sweep_off_trial recorded (low reminder)"),
-        "trial_over": (onset + 3600, "the trial's 60 minutes are over, sweep still off (high)"),
-        "sweep_restored": (onset + TRIAL_OFF_S, "sweep turned back on"),
-    }
-    faults = ((onset, onset + TRIAL_OFF_S, "sweep_gas_lpm", 0.0),)
-    events = ((onset, "sweep_off_trial"),)
-    return _course(healthy(t), d, marks, faults=faults, events=events)
-
-
-#: Hemolysis markers of a healthy circuit, for scenarios that fix their lab draws.
-_QUIET_LABS = {
-    "plasma_free_hb_mg_dl": 6.0,
-    "ldh_u_l": 290.0,
-    "haptoglobin_mg_dl": 100.0,
-    "bilirubin_mg_dl": 0.8,
-}
-
-
-def _gas_draws(d: float, every_s: float) -> tuple[float, ...]:
-    return tuple(float(x) for x in np.arange(LAB_FIRST_S, d - 60, every_s))
-
-
-def membrane_lung_failure(t: np.ndarray, d: float) -> Course:
-    """The membrane lung fails to transfer oxygen: post-oxygenator PO2 results at FdO2
-    1.0 fall from about 470 mmHg below 200 and then 150 mmHg, PCO2 rises; pressures stay
-    normal."""
-    draws = _gas_draws(d, 30 * 60)
-    n = len(draws)
-    g = np.arange(n) / max(n - 1, 1)
-    labs = {name: (value,) * n for name, value in _QUIET_LABS.items()}
-    labs["post_oxy_po2_mmhg"] = tuple(np.round(470 * (135 / 470) ** g))
-    labs["post_oxy_pco2_mmhg"] = tuple(np.round(34 + 18 * g))
-    po2 = np.asarray(labs["post_oxy_po2_mmhg"])
-    marks = {}
-    for limit, level in ((200, "low"), (150, "medium")):
-        below = np.flatnonzero(po2 < limit)
-        if below.size:
-            text = f"post-oxygenator PO2 {po2[below[0]]:g} mmHg at FdO2 1.0 ({level})"
-            marks[f"po2_below_{limit}"] = (draws[below[0]], text)
-    faults = ((0.0, d, "fdo2", 1.0),)
-    return _course(healthy(t), d, marks, lab_times=draws, labs=labs, faults=faults)
-
-
-def high_recirculation(t: np.ndarray, d: float) -> Course:
-    """The return cannula moves towards the drainage cannula: the pre-oxygenator (console)
-    SvO2 rises from about 68 % to 80 % while the patient's central venous SO2 stays at
-    65 %, so recirculation climbs from about 9 % to 43 %."""
-    onset = _onset(d, 0.4, room_s=40 * 60)
-    draws = _gas_draws(d, 30 * 60)
-    n = len(draws)
-    labs = {name: (value,) * n for name, value in _QUIET_LABS.items()}
-    labs["post_oxy_so2_pct"] = (100.0,) * n
-    labs["central_venous_so2_pct"] = (65.0,) * n
-    marks = {"onset": (onset, "the cannulas draw closer: pre-oxygenator SvO2 80 % from here")}
-    faults = ((onset, d, "svo2_pct", 80.0),)
-    return _course(healthy(t), d, marks, lab_times=draws, labs=labs, faults=faults)
-
-
 Builder = Callable[[np.ndarray, float], Course]
 #: The scenarios in story order; each builder's docstring is its one-sentence description.
 BUILDERS: tuple[Builder, ...] = (
@@ -331,6 +198,7 @@ BUILDERS: tuple[Builder, ...] = (
     acute_oxygenator_clot,
     pump_head_thrombosis,
     drainage_insufficiency,
+    drainage_chatter,
     return_line_kink,
     sensor_dropout,
     oxygenator_exchange,
@@ -338,6 +206,7 @@ BUILDERS: tuple[Builder, ...] = (
     weaning_trial,
     membrane_lung_failure,
     high_recirculation,
+    steady_resistance_rise,
 )
 
 

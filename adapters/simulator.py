@@ -187,7 +187,7 @@ def _measure(
     s = replace(
         s,
         cvp_mmhg=s.cvp_mmhg + wander(1.0, 20 * 60),
-        oxy_resistance=s.oxy_resistance * (1 + wander(0.02, 90 * 60)),
+        oxy_resistance=s.oxy_resistance * (1 + wander(course.resistance_wander, 90 * 60)),
     )
     op = _circuit.operating_point(s)
     flow = np.maximum(op.flow_lpm + jitter(0.03) * (op.flow_lpm > 0.05), 0.0)

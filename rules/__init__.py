@@ -5,7 +5,9 @@ or a DataFrame in, alarm transitions and episodes out (DESIGN.md sections 1 and 
 
 - One module per rule family, each with its frame-at-a-time and its whole-array half:
   ``delta_p``, ``flow`` (flow_drop, flow_low), ``pressures``, ``hemolysis``, ``sweep``
-  (sweep_gas_lost), ``gases`` (membrane_lung_po2, recirculation), ``data_stale``;
+  (sweep_gas_lost), ``gases`` (membrane_lung_po2, recirculation), ``chatter``
+  (drainage_chatter), ``resistance_trend`` (with the bins the forecast uses;
+  ``trendfit`` the Theil-Sen fit, ``forecast`` the forecast itself), ``data_stale``;
   :data:`RULES` lists them with their titles and channels. ``derived`` holds the
   formulas of the derived values (O2 transfer, CO2 removal, recirculation, effective
   flow, resistance).
@@ -14,7 +16,9 @@ or a DataFrame in, alarm transitions and episodes out (DESIGN.md sections 1 and 
 - :func:`load_config`: the shipped ``defaults.toml`` with a site file merged over it.
 - What the page, the report and the central station ask for instead of restating it:
   :func:`delta_p_reference_lines`, :func:`lab_limits`, :func:`resistance_in_force`,
-  :func:`match_acknowledgements`, :func:`alert_sort_key`, :func:`rule_title`.
+  :func:`match_acknowledgements`, :func:`alert_sort_key`, :func:`rule_title`, and
+  the delta P forecast (``IncrementalEngine.forecasts``, ``Analysis.forecasts``,
+  :func:`shown_forecast`).
 
 Both engines give the same episodes on the same data (tested on every simulator
 scenario and on messy random recordings).
@@ -28,6 +32,7 @@ from .config import ConfigError, RulesConfig, default_config, load_config
 from .definition import Rule
 from .delta_p import ReferenceLine, delta_p_reference_lines, delta_p_rise
 from .episodes import Episode, Gap
+from .forecast import Forecast, shown_forecast
 from .hemolysis import LabLimit, lab_limits
 from .incremental import IncrementalEngine
 from .lifecycle import (
@@ -56,6 +61,7 @@ __all__ = [
     "Baseline",
     "ConfigError",
     "Episode",
+    "Forecast",
     "Gap",
     "IncrementalEngine",
     "LabLimit",
@@ -77,4 +83,5 @@ __all__ = [
     "match_acknowledgements",
     "resistance_in_force",
     "rule_title",
+    "shown_forecast",
 ]

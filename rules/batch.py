@@ -36,12 +36,13 @@ def analyze(
     config = config or default_config()
     setup = Setup(config=config, weight_kg=weight_kg)
     cols = Columns(data, labs)
-    episodes, baselines, gaps = [], [], []
+    episodes, baselines, gaps, forecasts = [], [], [], []
     for rule in RULES:
         found = rule.batch(cols, setup)
         episodes += found.episodes
         baselines += found.baselines
         gaps += found.gaps
+        forecasts += found.forecasts
     return Analysis(
         episodes=tuple(sorted(episodes, key=episode_sort_key)),
         baselines=tuple(baselines),
@@ -51,4 +52,5 @@ def analyze(
         artifacts=cols.artifacts,
         gaps=tuple(gaps),
         config=config,
+        forecasts=tuple(forecasts),
     )

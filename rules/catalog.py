@@ -6,6 +6,7 @@ titles and channels from here instead of restating them.
 
 from __future__ import annotations
 
+from .chatter import DRAINAGE_CHATTER
 from .data_stale import DATA_STALE
 from .definition import Rule
 from .delta_p import DELTA_P_RISE
@@ -14,13 +15,16 @@ from .flow import FLOW_DROP, FLOW_LOW
 from .gases import MEMBRANE_LUNG_PO2, RECIRCULATION
 from .hemolysis import HEMOLYSIS
 from .pressures import DRAINAGE_PRESSURE_LOW, POST_OXY_PRESSURE_HIGH
+from .resistance_trend import RESISTANCE_TREND
 from .sweep import SWEEP_GAS_LOST
 
 RULES: tuple[Rule, ...] = (
     DELTA_P_RISE,
+    RESISTANCE_TREND,
     FLOW_DROP,
     FLOW_LOW,
     DRAINAGE_PRESSURE_LOW,
+    DRAINAGE_CHATTER,
     POST_OXY_PRESSURE_HIGH,
     HEMOLYSIS,
     SWEEP_GAS_LOST,

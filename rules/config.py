@@ -140,6 +140,7 @@ class ForecastConfig:
     fit_h: float
     min_fit_h: float
     confidence_pct: float
+    block_min: float
     horizon_h: float
 
 

@@ -59,6 +59,8 @@ class Findings:
     episodes: list[Episode] = field(default_factory=list)
     baselines: list[Baseline] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    #: The forecasts of each whole hour (``forecast.Forecast``), from the rule that makes them.
+    forecasts: list = field(default_factory=list)
 
 
 class RuleState:

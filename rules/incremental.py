@@ -30,7 +30,9 @@ from .definition import RuleState, Setup
 from .delta_p import DeltaPRiseState
 from .episodes import Episode, Gap
 from .flow import FlowLowState
+from .forecast import Forecast
 from .lifecycle import Acknowledgement, AlertState, Transition, alert_sort_key
+from .resistance_trend import ResistanceTrendState
 
 S = TypeVar("S", bound=RuleState)
 
@@ -57,6 +59,7 @@ class IncrementalEngine:
         self._delta_p = self._one(DeltaPRiseState)
         self._flow_low = self._one(FlowLowState)
         self._stale = self._one(DataStaleState)
+        self._trend = self._one(ResistanceTrendState)
         # the feed first (valid data ends a stale feed), then the circuit's events, then
         # every other rule on the frame's values, in catalog order; a rule that reads
         # only lab channels (a frame seldom carries one) only on a frame that has one
@@ -157,6 +160,11 @@ class IncrementalEngine:
         now = self._last_t or 0.0
         shown = (state.alert(include_pending, now) for state in self._rules)
         return sorted((a for a in shown if a is not None), key=alert_sort_key)
+
+    def forecasts(self, now: float | None = None) -> list[Forecast]:
+        """The delta P forecast for the medium and the high limit as of ``now`` (default:
+        the newest frame's time): advice, never an alarm (``forecast.py``)."""
+        return self._trend.forecasts(self._last_t or 0.0 if now is None else now)
 
     def baseline(self) -> Baseline:
         """The delta P baseline in force (or being collected), with the rise now."""

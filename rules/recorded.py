@@ -9,6 +9,7 @@ engines and the tests can check that they agree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -51,7 +52,13 @@ def analyze_incremental(
     engine = IncrementalEngine(config, weight_kg)
     pending = sorted(lab_table(labs), key=lambda r: r[0]) if labs is not None else []
     artifacts, first, last = 0, None, None
+    forecasts, hour = [], None
     for frame in frames_from(data):
+        if hour is None:
+            hour = math.ceil(frame.timestamp / 3600.0) * 3600.0
+        while hour <= frame.timestamp:  # as the live monitor had it just before the hour
+            forecasts += engine.forecasts(hour)
+            hour += 3600.0
         while pending and pending[0][0] < frame.timestamp:
             t, name, value = pending.pop(0)
             engine.add_lab(name, value, t)
@@ -70,4 +77,5 @@ def analyze_incremental(
         artifacts=artifacts,
         gaps=tuple(engine.gaps),
         config=config,
+        forecasts=tuple(forecasts),
     )

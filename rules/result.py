@@ -27,7 +27,13 @@ class Analysis:
     artifacts: int
     gaps: tuple[Gap, ...]
     config: RulesConfig
+    #: The delta P forecast at each whole hour, per limit (``forecast.Forecast``).
+    forecasts: tuple = ()
 
     def alerts(self) -> list[dict]:
         """The ``alerts`` list of the JSON report (DESIGN.md section 6)."""
         return [episode.to_dict() for episode in self.episodes]
+
+    def forecast_entries(self) -> list[dict]:
+        """The ``forecasts`` list of the JSON report: one per whole hour and limit."""
+        return [forecast.to_dict() for forecast in self.forecasts]

@@ -168,6 +168,27 @@ class ThresholdState(RuleState):
         if self.track.open:
             self.track.observe(value)
 
+    def quiet(self) -> bool:
+        """No level active, pending or latched to a level: a clear sample changes nothing
+        but the clock (what :meth:`calm` relies on)."""
+        return not self.life.level and not any(timer.engaged for timer in self.timers)
+
+    def calm(self, t_us: int, value: float) -> None:
+        """:meth:`judge` of a sample that meets every clear condition while the rule is
+        :meth:`quiet`, in short: the rule clock moves and no transition can follow (no
+        level can become active or pending on a clear sample, and none is open)."""
+        last = self.last_us
+        if last is not None:
+            step = t_us - last
+            if 0 < step <= self.freeze_us:
+                self.clock += step
+        self.last_us = t_us
+        for timer in self.timers:  # a clear sample ends a run in the hysteresis band
+            rising = timer.rising
+            if rising.start is not None:
+                rising.interrupt()
+        self.value, self.inputs = value, None
+
     def respec(self, spec: RuleSpec) -> None:
         """New limits in force (a patient setting changed); a level kept keeps its timer."""
         old_timers = dict(zip(self.spec.levels, self.timers, strict=True))
@@ -209,6 +230,9 @@ class ChannelState(ThresholdState):
         value = clean[self.channel]
         if value is not None:
             ons, offs = self.spec.conditions(value)
+            if all(offs) and self.quiet():
+                self.calm(t_us, value)  # the usual sample: judge() would do only this
+                return
             self.judge(t, t_us, value, ons, offs, (value,), None, out)
 
 

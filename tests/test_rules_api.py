@@ -40,6 +40,8 @@ def test_every_rule_has_a_title_and_the_channels_it_is_about():
         "sweep_gas_lost": "Sweep gas lost",
         "membrane_lung_po2": "Membrane lung PO2 low",
         "recirculation": "Recirculation high",
+        "drainage_chatter": "Drainage chatter",
+        "resistance_trend": "Oxygenator resistance rising",
         "data_stale": "No data from device",
     }
     assert tuple(r.rule for r in RULES) == RULE_IDS
@@ -53,6 +55,8 @@ def test_every_rule_has_a_title_and_the_channels_it_is_about():
         "sweep_gas_lost": ("sweep_gas_lpm",),
         "membrane_lung_po2": ("post_oxy_po2_mmhg",),
         "recirculation": ("post_oxy_so2_pct", "central_venous_so2_pct"),
+        "drainage_chatter": ("p_venous_mmhg", "blood_flow_lpm"),
+        "resistance_trend": ("delta_p_mmhg",),
         "data_stale": (),
     }
     assert rule_title("flow_low") == "Blood flow low"

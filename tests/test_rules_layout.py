@@ -72,5 +72,7 @@ def test_each_rule_family_holds_both_halves_in_one_module():
             "hemolysis",
             "sweep",
             "gases",
+            "chatter",
+            "resistance_trend",
             "data_stale",
         }

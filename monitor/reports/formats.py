@@ -29,6 +29,7 @@ def to_json(result: SessionAnalysis) -> dict:
         "start": None if analysis.start is None else format_timestamp(analysis.start),
         "end": None if analysis.end is None else format_timestamp(analysis.end),
         "alerts": analysis.alerts(),
+        "forecasts": analysis.forecast_entries(),
         "data_quality": {
             "rows": report.rows,
             "rejected_rows": report.rejected_rows,

@@ -23,6 +23,7 @@ from monitor.present import (
 )
 from monitor.reports.analysis import SessionAnalysis, episode_counts
 from monitor.reports.figure import PROBLEMS_LISTED, figure_html, session_figure
+from monitor.reports.forecasts import forecast_section
 from rules import RULE_IDS, Analysis, Priority, match_acknowledgements
 
 _STYLE = """
@@ -215,6 +216,8 @@ double-click to reset.</p>
 <h2>Alert episodes</h2>
 {_counts(result.analysis)}
 {_episode_table(result, acknowledgements)}
+<h2>Delta P forecast</h2>
+{forecast_section(result.analysis)}
 <h2>Thresholds in force</h2>
 {_thresholds(result.analysis)}
 </body></html>

@@ -37,6 +37,7 @@ from rules import (
     AlertState,
     AlertStatus,
     Baseline,
+    Forecast,
     IncrementalEngine,
     NothingToAcknowledge,
     Priority,
@@ -287,6 +288,11 @@ class Session:
     def baselines(self) -> list[Baseline]:
         with self._lock:
             return self.engine.baselines()
+
+    def forecasts(self) -> list[Forecast]:
+        """The delta P forecast per limit as of the newest frame (advice, not an alarm)."""
+        with self._lock:
+            return self.engine.forecasts()
 
     # -- specialist actions (the caller has checked the role) -----------------------------
     def acknowledge(self, rule: str, user: str, role: str, note: str = "") -> Acknowledgement:

@@ -17,7 +17,7 @@ from monitor.web.access import Access
 from monitor.web.live import panels
 from monitor.web.live.figures import TrendSettings, full_figure
 from monitor.web.live.layout import DEFAULT_WINDOW, RAW_LIMIT, REDRAW_ABOVE, WINDOWS
-from rules import rule_title
+from rules import rule_title, shown_forecast
 
 
 def register(app: Dash, access: Access) -> None:
@@ -72,7 +72,7 @@ def _register_status(app: Dash, access: Access) -> None:
         sound = html.Div(id="sound-state", **{"data-priority": panels.sound_priority(alerts)})
         return (
             panels.header(s.snapshot()),
-            panels.tiles(latest, alerts, s.baseline(), s.weight_kg),
+            panels.tiles(latest, alerts, s.baseline(), s.weight_kg, shown_forecast(s.forecasts())),
             panels.alert_rows(alerts, now_session) if changed else no_update,
             panels.history_rows(history) if changed else no_update,
             sound,
@@ -101,14 +101,18 @@ def _register_trends(app: Dash, access: Access) -> None:
         appended = cursor["appended"] + len(new)
         # the figure records the window it was drawn for; a refresh that overtakes the
         # window change in flight must still redraw, so this is state, not the trigger
+        # a new forecast (a resistance bin closed) redraws its projection
+        shown = shown_forecast(s.forecasts())
+        projection = None if shown is None or shown.eta is None else round(shown.eta / 60)
         redraw = (
             cursor.get("window", DEFAULT_WINDOW) != seconds
             or cursor.get("force")
+            or cursor.get("projection") != projection
             or len(new) > REDRAW_ABOVE
             or (len(new) and (new["event"] != "").any())
             or (in_window > RAW_LIMIT and appended > RAW_LIMIT // 4)
         )
-        mark = {"bed": s.bed_id, "window": seconds}
+        mark = {"bed": s.bed_id, "window": seconds, "projection": projection}
         if redraw:
             fresh = {"seq": s.buffer.last_seq, "t": None, "appended": 0, **mark}
             return no_update, full_figure(s, seconds), fresh

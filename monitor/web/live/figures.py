@@ -36,10 +36,12 @@ from monitor.present import (
 from monitor.runtime import Session
 from rules import (
     Analysis,
+    Forecast,
     RulesConfig,
     delta_p_reference_lines,
     lab_limits,
     resistance_in_force,
+    shown_forecast,
 )
 
 #: Frames read from the buffer at a time for a long window's figure (about 2 MB).
@@ -57,21 +59,30 @@ class TrendSettings:
     references: tuple
     lab_limits: tuple
     gap_s: float
+    #: The delta P forecast in force (a running bed), drawn as a projection.
+    forecast: Forecast | None = None
 
     @classmethod
-    def of_config(cls, config: RulesConfig, resistance_at: ResistanceAt | None = None):
+    def of_config(
+        cls,
+        config: RulesConfig,
+        resistance_at: ResistanceAt | None = None,
+        forecast: Forecast | None = None,
+    ):
         return cls(
             resistance_at,
             delta_p_reference_lines(config),
             lab_limits(config),
             config.data_stale.recording_gap_s,
+            forecast,
         )
 
     @classmethod
     def of_session(cls, session: Session) -> TrendSettings:
-        """The settings of a running bed: its engine's config and baselines."""
+        """The settings of a running bed: its engine's config, baselines and forecast."""
         resistance = resistance_in_force(session.baselines())
-        return cls.of_config(session.engine.config, resistance)
+        forecast = shown_forecast(session.forecasts())
+        return cls.of_config(session.engine.config, resistance, forecast)
 
     @classmethod
     def of_analysis(cls, analysis: Analysis) -> TrendSettings:
@@ -147,6 +158,39 @@ def _lab_shapes(limits) -> list[dict]:
     ]
 
 
+#: The projection reaches ahead at most this share of the window drawn (and 15 minutes at
+#: least), so the trend is not squeezed into the past by a crossing days away.
+PROJECTION_SHARE = 0.25
+PROJECTION_LABEL = "Delta P projection (forecast)"
+
+
+def _projection(forecast: Forecast | None, points: dict) -> dict:
+    """The delta P the forecast projects at the current flow, from the newest point to
+    the forecast crossing (or as far ahead as the window allows): a dashed line on the
+    delta P row, always present (empty when there is no forecast) so trace indices hold."""
+    x, y = [], []
+    times = [t for t in points["delta_p_mmhg"][0] if t is not None]
+    if forecast is not None and forecast.eta is not None and times:
+        first, last = times[0] / 1000.0, times[-1] / 1000.0
+        ahead = max((last - first) * PROJECTION_SHARE, 900.0)
+        end = min(forecast.eta, last + ahead)
+        if end > last:
+            x = [last * 1000.0, end * 1000.0]
+            y = [float(v) for v in forecast.projection(np.array([last, end]))]
+    drawn = _line(
+        PROJECTION_LABEL,
+        x,
+        y,
+        "y3",
+        REFERENCE_COLOURS[forecast.priority] if forecast else "#fff",
+        "mmHg",
+    )
+    drawn["line"] = {**drawn["line"], "dash": "longdash", "width": 2}
+    if forecast is not None:
+        drawn["hovertemplate"] = f"%{{y:.0f}} mmHg<extra>{forecast.text()}</extra>"
+    return drawn
+
+
 def trend_figure(
     data: pd.DataFrame,
     settings: TrendSettings,
@@ -193,6 +237,7 @@ def _figure(points: dict, markers: tuple, speeds, settings, window_ms, revision:
                 "hovertemplate": f"%{{y:.4g}} {unit}<extra>{trace.label}</extra>",
             }
         )
+    traces.append(_projection(settings.forecast, points))
     shapes, notes = markers
     shapes = shapes + _lab_shapes(settings.lab_limits)
     layout = dark_layout(

@@ -12,7 +12,7 @@ from adapters import CHANNEL_BY_NAME, SourceState
 from monitor.present import age_text, clock_text
 from monitor.runtime import RecorderStatus, SessionSnapshot
 from monitor.store import LogEntry
-from rules import RULE_CHANNELS, AlertState, Baseline, rule_title
+from rules import RULE_CHANNELS, AlertState, Baseline, Forecast, rule_title
 
 STATE_TEXT = {
     SourceState.CONNECTING: "connecting",
@@ -100,7 +100,11 @@ def recorder_state(rec: RecorderStatus) -> html.Span:
 
 
 def tiles(
-    latest: dict | None, alerts: list[AlertState], baseline: Baseline, weight_kg: float | None
+    latest: dict | None,
+    alerts: list[AlertState],
+    baseline: Baseline,
+    weight_kg: float | None,
+    forecast: Forecast | None = None,
 ) -> list:
     latest = latest or {}
     worst: dict[str, AlertState] = {}
@@ -121,6 +125,16 @@ def tiles(
             extra = f"{value * 1000 / weight_kg:.0f} mL/kg/min"
         elif column == "delta_p_mmhg":
             extra = _baseline_text(baseline)
+            if forecast is not None:  # advice, beside the baseline: not an alarm
+                extra = [
+                    extra,
+                    html.Div(
+                        forecast.text(),
+                        className="tile-forecast",
+                        id="delta-p-forecast",
+                        **{"data-eta": "" if forecast.eta is None else repr(forecast.eta)},
+                    ),
+                ]
         classes = ["tile"]
         alert = worst.get(column)
         if alert is not None:
