@@ -27,6 +27,15 @@ from .catalog import RULE_CHANNELS, RULE_IDS, RULE_TITLES, RULES, TECHNICAL_RULE
 from .config import ConfigError, RulesConfig, default_config, load_config
 from .definition import Rule
 from .delta_p import ReferenceLine, delta_p_reference_lines, delta_p_rise
+from .derived import (
+    DERIVED_KINDS,
+    DerivedKind,
+    DerivedReport,
+    DerivedRow,
+    DerivedValue,
+    derived_report,
+    derived_values,
+)
 from .episodes import Episode, Gap
 from .hemolysis import LabLimit, lab_limits
 from .incremental import IncrementalEngine
@@ -44,6 +53,7 @@ from .result import Analysis
 
 __all__ = [
     "ACK_GRACE_S",
+    "DERIVED_KINDS",
     "RULES",
     "RULE_CHANNELS",
     "RULE_IDS",
@@ -55,6 +65,10 @@ __all__ = [
     "Analysis",
     "Baseline",
     "ConfigError",
+    "DerivedKind",
+    "DerivedReport",
+    "DerivedRow",
+    "DerivedValue",
     "Episode",
     "Gap",
     "IncrementalEngine",
@@ -71,6 +85,8 @@ __all__ = [
     "default_config",
     "delta_p_reference_lines",
     "delta_p_rise",
+    "derived_report",
+    "derived_values",
     "frames_from",
     "lab_limits",
     "load_config",
