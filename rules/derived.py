@@ -278,8 +278,9 @@ class DerivedRow:
 @dataclass(frozen=True, slots=True)
 class DerivedReport:
     """A recording's derived values: at each blood gas draw (from the latest value of
-    every input at or before it) and the oxygenator resistance hour by hour (the median
-    over each clock hour of valid samples)."""
+    every input at or before it; a draw whose values cannot be computed has none) and
+    the oxygenator resistance hour by hour (the median over each clock hour of valid
+    samples)."""
 
     draws: tuple[DerivedRow, ...]
     hourly_resistance: tuple[DerivedRow, ...]
@@ -324,9 +325,7 @@ def derived_report(
             held = latest[name]
             if held is None or t >= held[0]:
                 latest[name] = (t, value)
-        values = derived_values(latest, time, weight_kg, config)
-        if values:
-            draws.append(DerivedRow(time, tuple(values)))
+        draws.append(DerivedRow(time, tuple(derived_values(latest, time, weight_kg, config))))
     return DerivedReport(tuple(draws), _hourly_resistance(cols, config))
 
 
