@@ -31,6 +31,15 @@ from .catalog import RULE_CHANNELS, RULE_IDS, RULE_TITLES, RULES, TECHNICAL_RULE
 from .config import ConfigError, RulesConfig, default_config, load_config
 from .definition import Rule
 from .delta_p import ReferenceLine, delta_p_reference_lines, delta_p_rise
+from .derived import (
+    DERIVED_KINDS,
+    DerivedKind,
+    DerivedReport,
+    DerivedRow,
+    DerivedValue,
+    derived_report,
+    derived_values,
+)
 from .episodes import Episode, Gap
 from .forecast import Forecast, shown_forecast
 from .hemolysis import LabLimit, lab_limits
@@ -49,6 +58,7 @@ from .result import Analysis
 
 __all__ = [
     "ACK_GRACE_S",
+    "DERIVED_KINDS",
     "RULES",
     "RULE_CHANNELS",
     "RULE_IDS",
@@ -60,6 +70,10 @@ __all__ = [
     "Analysis",
     "Baseline",
     "ConfigError",
+    "DerivedKind",
+    "DerivedReport",
+    "DerivedRow",
+    "DerivedValue",
     "Episode",
     "Forecast",
     "Gap",
@@ -77,6 +91,8 @@ __all__ = [
     "default_config",
     "delta_p_reference_lines",
     "delta_p_rise",
+    "derived_report",
+    "derived_values",
     "frames_from",
     "lab_limits",
     "load_config",

@@ -14,6 +14,7 @@ TREND_OUTPUTS = [("trends", "extendData"), ("trends", "figure"), ("cursor", "dat
 STATUS_OUTPUTS = [
     ("header", "children"),
     ("tiles", "children"),
+    ("derived", "children"),
     ("alerts", "children"),
     ("alert-history", "children"),
     ("sound-holder", "children"),

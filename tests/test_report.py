@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -268,3 +270,61 @@ def test_report_opens_offline_in_chromium_and_draws_its_plots(page, hostile, tmp
     assert HOSTILE_NAME in page.title()
     assert page.get_by_text(str(hostile), exact=True).count() == 1
     assert requested == [] and errors == []
+
+
+def derived_section(page: str) -> str:
+    start = page.index("<h2>Derived values</h2>")
+    return page[start : page.index("<h2>", start + 10)]
+
+
+def table_rows(section: str) -> list[list[str]]:
+    """The cell texts of the section's first table, header row first."""
+    table = section[section.index("<table") : section.index("</table>")]
+    rows = []
+    for row in table.split("<tr>")[1:]:
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)
+        rows.append([html.unescape(c) for c in cells])
+    return rows
+
+
+def test_report_lists_recirculation_and_effective_flow_at_each_gas_draw(tmp_path):
+    path = tmp_path / "recirculation.csv"
+    data = simulate("high_recirculation", 4 * 3600)
+    write_dataframe(data, path)
+    result = run_analysis(path, weight_kg=70.0)
+    rows = table_rows(derived_section(build_report(result)))
+    assert rows[0] == [
+        "time (UTC)",
+        "Membrane lung O2 transfer (mL/min)",
+        "CO2 removal (mL/min)",
+        "Recirculation (%)",
+        "Effective flow (L/min)",
+        "Effective flow per kg (mL/kg/min)",
+        "Oxygenator resistance (mmHg/(L/min))",
+    ]
+    draws = data[data["post_oxy_so2_pct"].notna()]
+    assert [r[0] for r in rows[1:]] == [t.strftime("%Y-%m-%d %H:%M:%S") for t in draws["timestamp"]]
+    last, draw = rows[-1], draws.iloc[-1]
+    r = (draw["svo2_pct"] - 65) / (100 - 65)
+    assert last[1:3] == ["-", "-"]  # no pre-oxygenator gas, no exhaust CO2
+    assert last[3] == f"{r * 100:.0f}" == "43"
+    assert last[4] == f"{(1 - r) * draw['blood_flow_lpm']:.2f}"
+    assert last[5] == f"{(1 - r) * draw['blood_flow_lpm'] * 1000 / 70:.0f}"
+    assert last[6] == f"{draw['delta_p_mmhg'] / draw['blood_flow_lpm']:.1f}"
+
+
+def test_report_without_weight_leaves_out_the_per_kg_column(tmp_path):
+    path = tmp_path / "membrane.csv"
+    write_dataframe(simulate("membrane_lung_failure", 4 * 3600), path)
+    section = derived_section(build_report(run_analysis(path)))
+    header = table_rows(section)[0]
+    assert "Effective flow (L/min)" in header
+    assert not any("mL/kg/min" in h for h in header)
+    assert "Give the weight (--weight) for mL/kg/min." in section
+    assert len(table_rows(section)) == 1 + 8  # a row per post-oxygenator PO2 draw
+
+
+def test_report_without_blood_gases_says_so(exchange):
+    section = derived_section(build_report(exchange))
+    assert "No blood gases were recorded" in section
+    assert "the median of each clock hour" in section  # the resistance is still there

@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from adapters import ReadReport, Recording, read_labs, read_recording
 from monitor.store import FILENAME, AlarmStore, StoreError
 from rules import (
     RULE_IDS,
     Analysis,
+    DerivedReport,
     Priority,
     RulesConfig,
     analyze,
     analyze_incremental,
+    derived_report,
     load_config,
 )
 
@@ -23,15 +27,24 @@ ENGINES = ("batch", "incremental")
 
 @dataclass(frozen=True, slots=True)
 class SessionAnalysis:
-    """A recording, how reading it went, and what the rules found in it."""
+    """A recording, how reading it went, and what the rules found in it.
+
+    ``labs`` is the lab table read beside the recording, ``weight_kg`` the patient's
+    weight given for the analysis (both for the derived values)."""
 
     recording: Recording
     analysis: Analysis
     labs_report: ReadReport | None = None
+    labs: pd.DataFrame | None = None
+    weight_kg: float | None = None
 
     @property
     def report(self) -> ReadReport:
         return self.recording.report
+
+    def derived(self) -> DerivedReport:
+        """The derived values at each blood gas draw and the hourly resistance."""
+        return derived_report(self.recording.data, self.analysis.config, self.weight_kg, self.labs)
 
 
 def run_analysis(
@@ -50,7 +63,7 @@ def run_analysis(
         lab_table, labs_report = read_labs(labs)
     run = analyze if engine == "batch" else analyze_incremental
     result = run(recording.data, rules_config, lab_table, weight_kg)
-    return SessionAnalysis(recording, result, labs_report)
+    return SessionAnalysis(recording, result, labs_report, lab_table, weight_kg)
 
 
 def episode_counts(analysis: Analysis) -> dict[str, int]:

@@ -2,8 +2,8 @@
 
 Summary and data quality, a timeline of alert episodes (bars coloured by priority),
 events and gaps above the downsampled trends on one shared time axis, the episode
-table (with acknowledgements when the session's alarm log is given) and the
-thresholds in force. plotly.js is embedded inline, so the file needs no network; the
+table (with acknowledgements when the session's alarm log is given), the derived values
+at each blood gas draw (rules.derived_report) and the thresholds in force. plotly.js is embedded inline, so the file needs no network; the
 traces are downsampled (min/max per bucket) so even a 7-day recording stays a few MB,
 most of it plotly.js itself. Every text from the recording or the file system is
 escaped: a file name or an event note can hold HTML.
@@ -24,7 +24,7 @@ from monitor.present import (
 from monitor.reports.analysis import SessionAnalysis, episode_counts
 from monitor.reports.figure import PROBLEMS_LISTED, figure_html, session_figure
 from monitor.reports.forecasts import forecast_section
-from rules import RULE_IDS, Analysis, Priority, match_acknowledgements
+from rules import DERIVED_KINDS, RULE_IDS, Analysis, DerivedRow, Priority, match_acknowledgements
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#212121;}
@@ -170,6 +170,49 @@ def _episode_table(result: SessionAnalysis, acknowledgements: Iterable | None) -
     return f"{note}<table class='episodes'><tr>{header}</tr>{''.join(rows)}</table>"
 
 
+def _derived_table(rows: tuple[DerivedRow, ...], kinds) -> str:
+    head = "<th>time (UTC)</th>" + "".join(
+        f"<th>{escape(kind.label)} ({escape(kind.unit)})</th>" for kind in kinds
+    )
+    body = []
+    for row in rows:
+        cells = [f"<td>{escape(when_text(row.time))}</td>"]
+        for kind in kinds:
+            value = row.get(kind.key)
+            cells.append(
+                "<td class='num muted'>-</td>"
+                if value is None
+                else f"<td class='num' title='{escape(value.inputs)}'>{escape(value.text)}</td>"
+            )
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='derived'><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _derived(result: SessionAnalysis) -> str:
+    """The derived values at each blood gas draw, and the resistance hour by hour."""
+    derived = result.analysis.config.derived
+    report = result.derived()
+    kinds = [k for k in DERIVED_KINDS if result.weight_kg or k.key != "effective_flow_per_kg"]
+    if report.draws:
+        parts = [
+            "<p class='muted'>At each blood gas draw, from the latest value of every input "
+            f"at or before it (blood gases and Hb no older than {derived.max_age_min:g} min); "
+            "a dash where an input was missing. Hover a value for its inputs."
+            + ("" if result.weight_kg else " Give the weight (--weight) for mL/kg/min.")
+            + "</p>",
+            _derived_table(report.draws, kinds),
+        ]
+    else:
+        parts = ["<p>No blood gases were recorded, so there are no values at gas draws.</p>"]
+    if report.hourly_resistance:
+        (resistance,) = [k for k in DERIVED_KINDS if k.key == "resistance"]
+        parts += [
+            "<p class='muted'>Oxygenator resistance, the median of each clock hour.</p>",
+            _derived_table(report.hourly_resistance, [resistance]),
+        ]
+    return "".join(parts)
+
+
 def _thresholds(analysis: Analysis) -> str:
     config = analysis.config
     rows = []
@@ -216,6 +259,8 @@ double-click to reset.</p>
 <h2>Alert episodes</h2>
 {_counts(result.analysis)}
 {_episode_table(result, acknowledgements)}
+<h2>Derived values</h2>
+{_derived(result)}
 <h2>Delta P forecast</h2>
 {forecast_section(result.analysis)}
 <h2>Thresholds in force</h2>

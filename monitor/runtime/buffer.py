@@ -248,3 +248,8 @@ class TelemetryBuffer:
         """Most recent non-missing value of a channel and its time (labs are sparse)."""
         with self._lock:
             return self._last_seen.get(column)
+
+    def latest_values(self) -> dict[str, tuple[float, float]]:
+        """Most recent non-missing value and its time of every channel that has one."""
+        with self._lock:
+            return dict(self._last_seen)

@@ -37,12 +37,14 @@ from rules import (
     AlertState,
     AlertStatus,
     Baseline,
+    DerivedValue,
     Forecast,
     IncrementalEngine,
     NothingToAcknowledge,
     Priority,
     Transition,
     alert_sort_key,
+    derived_values,
 )
 
 log = logging.getLogger("ecmo_monitor.session")
@@ -280,6 +282,12 @@ class Session:
                 )
             )
         return out
+
+    def derived_values(self) -> list[DerivedValue]:
+        """The derived values at hand now, from the newest sample of each channel
+        (``rules.derived_values`` says which are fresh enough to combine)."""
+        latest = {name: (t, v) for name, (v, t) in self.buffer.latest_values().items()}
+        return derived_values(latest, self.now(), self.weight_kg, self.engine.config)
 
     def baseline(self) -> Baseline:
         with self._lock:

@@ -41,6 +41,7 @@ def _register_status(app: Dash, access: Access) -> None:
     @app.callback(
         Output("header", "children"),
         Output("tiles", "children"),
+        Output("derived", "children"),
         Output("alerts", "children"),
         Output("alert-history", "children"),
         Output("sound-holder", "children"),
@@ -73,6 +74,7 @@ def _register_status(app: Dash, access: Access) -> None:
         return (
             panels.header(s.snapshot()),
             panels.tiles(latest, alerts, s.baseline(), s.weight_kg, shown_forecast(s.forecasts())),
+            panels.derived_rows(s.derived_values(), s.engine.config.derived.max_age_min),
             panels.alert_rows(alerts, now_session) if changed else no_update,
             panels.history_rows(history) if changed else no_update,
             sound,

@@ -165,6 +165,10 @@ def bedside(s: Session) -> list:
     return [
         html.Div(id="tiles", className="tiles"),
         html.Div(
+            [html.H3("Derived values"), html.Div(id="derived", className="derived")],
+            className="derived-panel",
+        ),
+        html.Div(
             [
                 html.Div(
                     [

@@ -12,7 +12,7 @@ from adapters import CHANNEL_BY_NAME, SourceState
 from monitor.present import age_text, clock_text
 from monitor.runtime import RecorderStatus, SessionSnapshot
 from monitor.store import LogEntry
-from rules import RULE_CHANNELS, AlertState, Baseline, Forecast, rule_title
+from rules import RULE_CHANNELS, AlertState, Baseline, DerivedValue, Forecast, rule_title
 
 STATE_TEXT = {
     SourceState.CONNECTING: "connecting",
@@ -180,6 +180,33 @@ def _baseline_text(baseline: Baseline) -> str:
         parts.append(f"rise {rise:+.0f} mmHg")
     parts.append(f"R {baseline.resistance:.1f} mmHg/(L/min)")
     return ", ".join(parts)
+
+
+def derived_rows(values: list[DerivedValue], max_age_min: float) -> list:
+    """The derived values at hand, each with its unit and the inputs it came from."""
+    if not values:
+        return [
+            html.Div(
+                "No derived values at hand: they need blood flow and delta P, sweep and "
+                f"exhaust CO2, or blood gases no older than {max_age_min:g} min.",
+                className="no-derived",
+                id="no-derived",
+            )
+        ]
+    return [
+        html.Div(
+            [
+                html.Span(v.label, className="derived-label"),
+                html.Span(v.text, className="derived-value"),
+                html.Span(v.unit, className="derived-unit"),
+                html.Div(v.inputs, className="derived-inputs"),
+            ],
+            className="derived-row",
+            id=f"derived-{v.key}",
+            **{"data-key": v.key, "data-value": repr(v.value)},
+        )
+        for v in values
+    ]
 
 
 def sound_priority(alerts: list[AlertState]) -> str:
