@@ -39,6 +39,7 @@ from .derived import (
     DerivedValue,
     derived_report,
     derived_values,
+    resistance,
 )
 from .episodes import Episode, Gap
 from .forecast import Forecast, shown_forecast
@@ -97,6 +98,7 @@ __all__ = [
     "lab_limits",
     "load_config",
     "match_acknowledgements",
+    "resistance",
     "resistance_in_force",
     "rule_title",
     "shown_forecast",

@@ -145,6 +145,9 @@ class DeltaPRiseState(ThresholdState):
             rise = delta_p_rise(delta_p, flow, resistance)
             ons, offs = self.spec.conditions(rise)
             inputs = (delta_p, flow, resistance)
+            if offs[0] and offs[1] and self.quiet():
+                self.calm(t_us, rise, inputs)  # the usual sample: judge() does only this
+                return
             self.judge(t, t_us, rise, ons, offs, inputs, resistance * flow, out)
 
     def event(self, kind: str, time: float, out: list[Transition]) -> None:

@@ -96,6 +96,9 @@ class SweepGasLostState(ThresholdState):
         inside = end is not None and t_us < end
         ons, offs = sweep_conditions(self.spec, self.min_flow, sweep, flow, inside, not inside)
         trial_end = end / 1e6 if inside else float("nan")
+        if all(offs) and self.quiet():
+            self.calm(t_us, sweep, (sweep, flow, trial_end))  # the usual sample
+            return
         self.judge(t, t_us, sweep, ons, offs, (sweep, flow, trial_end), None, out)
 
     def event(self, kind, time, out) -> None:

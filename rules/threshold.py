@@ -171,9 +171,14 @@ class ThresholdState(RuleState):
     def quiet(self) -> bool:
         """No level active, pending or latched to a level: a clear sample changes nothing
         but the clock (what :meth:`calm` relies on)."""
-        return not self.life.level and not any(timer.engaged for timer in self.timers)
+        if self.life.level:
+            return False
+        for timer in self.timers:  # noqa: SIM110 - a loop, not all(): this runs per sample
+            if timer.active or timer.rising.votes:
+                return False
+        return True
 
-    def calm(self, t_us: int, value: float) -> None:
+    def calm(self, t_us: int, value: float, inputs: tuple | None = None) -> None:
         """:meth:`judge` of a sample that meets every clear condition while the rule is
         :meth:`quiet`, in short: the rule clock moves and no transition can follow (no
         level can become active or pending on a clear sample, and none is open)."""
@@ -187,7 +192,7 @@ class ThresholdState(RuleState):
             rising = timer.rising
             if rising.start is not None:
                 rising.interrupt()
-        self.value, self.inputs = value, None
+        self.value, self.inputs = value, inputs
 
     def respec(self, spec: RuleSpec) -> None:
         """New limits in force (a patient setting changed); a level kept keeps its timer."""
@@ -231,7 +236,7 @@ class ChannelState(ThresholdState):
         if value is not None:
             ons, offs = self.spec.conditions(value)
             if all(offs) and self.quiet():
-                self.calm(t_us, value)  # the usual sample: judge() would do only this
+                self.calm(t_us, value, (value,))  # the usual sample: judge() does only this
                 return
             self.judge(t, t_us, value, ons, offs, (value,), None, out)
 

@@ -31,9 +31,10 @@ MONITOR_ROOMS = {
     "runtime": {"store"},
     "reports": {"store", "present"},
     "bus": {"runtime", "store"},
+    "hl7": {"runtime", "store"},
     "central": {"bus", "runtime"},
     "web": {"runtime", "store", "present", "reports", "central"},
-    "cli": {"runtime", "store", "present", "reports", "web", "bus", "central"},
+    "cli": {"runtime", "store", "present", "reports", "web", "bus", "central", "hl7"},
 }
 MAX_LINES = 450
 

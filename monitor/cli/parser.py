@@ -12,7 +12,7 @@ import os
 DEFAULT_DATA_DIR = "./ecmo-data"
 DATA_DIR_VARIABLE = "ECMO_MONITOR_DATA_DIR"
 #: The commands, each carried out by ``monitor.cli.<name>.command``.
-COMMANDS = ("run", "simulate", "analyze", "users", "central")
+COMMANDS = ("run", "simulate", "analyze", "export", "users", "central")
 #: Where a NATS password may come from instead of the command line (which others can read).
 NATS_PASSWORD_VARIABLE = "ECMO_NATS_PASSWORD"
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run(sub)
     _simulate(sub)
     _analyze(sub)
+    _export(sub)
     _users(sub)
     _central(sub)
     return parser
@@ -139,6 +140,30 @@ def _run(sub) -> None:
         "--publish", metavar="URL", help="publish to NATS JetStream for central stations"
     )
     add_broker(run)
+    add_hl7(run)
+
+
+def add_hl7(parser: argparse.ArgumentParser) -> None:
+    """The HL7 v2 link to a hospital interface engine (off unless --hl7 is given)."""
+    parser.add_argument(
+        "--hl7",
+        metavar="mllp://HOST:PORT",
+        help="send IHE PCD-01 observations and ACM alarms to this HL7 interface engine",
+    )
+    parser.add_argument(
+        "--hl7-interval",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds of the session's clock between observation reports (default 60)",
+    )
+    parser.add_argument("--patient-id", metavar="ID", help="the patient's id (PID-3); with --hl7")
+    parser.add_argument(
+        "--device-id",
+        metavar="EUI64",
+        default="0012210000000001",
+        help="this monitor's EUI-64 (16 hex digits) in OBX-18 and MSH-3",
+    )
 
 
 def _simulate(sub) -> None:
@@ -189,6 +214,34 @@ def _analyze(sub) -> None:
     ana.add_argument(
         "--out", metavar="FILE", help="write the result here instead of standard output"
     )
+
+
+def _export(sub) -> None:
+    exp = sub.add_parser("export", help="research export of recordings (CLIF)")
+    exp.add_argument(
+        "file", metavar="FILE_OR_DIR", help="a recording, or a folder: every *.csv, one table"
+    )
+    exp.add_argument("--format", choices=("clif",), default="clif")
+    exp.add_argument("--clif-version", choices=("3.0", "2.1"), default="3.0")
+    exp.add_argument("--hospitalization-id", required=True, metavar="ID")
+    exp.add_argument(
+        "--device-category",
+        required=True,
+        metavar="CATEGORY",
+        help="CLIF 3.0 device category: cardiohelp, rotaflow, centrimag, tandemheart, impella "
+        "or durable",
+    )
+    exp.add_argument("--device-name", metavar="NAME", help="the console's name (default: category)")
+    exp.add_argument(
+        "--interval-min", type=float, default=60.0, help="charting interval (default 60 min)"
+    )
+    exp.add_argument(
+        "--profile",
+        default=None,
+        metavar="NAME|FILE.toml",
+        help="column profile or profile file (detected from the header if not given)",
+    )
+    exp.add_argument("--out", required=True, metavar="DIR", help="where the tables are written")
 
 
 def _users(sub) -> None:

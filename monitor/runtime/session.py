@@ -124,6 +124,7 @@ class Session:
         self._store_error: str | None = None
         self._technical_since: dict[str, float] = {}
         self._checks: list[Callable[[], tuple[str, str, str] | None]] = []
+        self._links: dict[str, Callable[[], object]] = {}
         self._raised: dict[str, Priority] = {}  # the checks' alarms, as last logged
         self._ticker: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -225,6 +226,15 @@ class Session:
         """The engine's alerts plus the session's own technical ones (recording, log)."""
         with self._lock:
             return sorted(self._technical() + self.engine.alerts(), key=alert_sort_key)
+
+    def add_link(self, name: str, status: Callable[[], object]) -> None:
+        """A link beside the session (the HL7 link): ``status()`` gives its state, an
+        object with ``summary()`` (a line for the page) and ``as_dict()`` (for the API)."""
+        self._links[name] = status
+
+    def links(self) -> dict[str, object]:
+        """Each link's status now, by name."""
+        return {name: status() for name, status in self._links.items()}
 
     def add_technical_check(self, check: Callable[[], tuple[str, str, str] | None]) -> None:
         """A part beside the session (the broker link) that can raise a technical alarm.

@@ -190,5 +190,6 @@ def _register_status(app: Dash, registry: SessionRegistry) -> None:
                 }
                 for a in session.alerts()
             ],
+            "links": {name: status.as_dict() for name, status in session.links().items()},
             "time": time.time(),
         }

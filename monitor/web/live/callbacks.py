@@ -72,7 +72,7 @@ def _register_status(app: Dash, access: Access) -> None:
         changed = new_signature != signature
         sound = html.Div(id="sound-state", **{"data-priority": panels.sound_priority(alerts)})
         return (
-            panels.header(s.snapshot()),
+            panels.header(s.snapshot(), links=s.links()),
             panels.tiles(latest, alerts, s.baseline(), s.weight_kg, shown_forecast(s.forecasts())),
             panels.derived_rows(s.derived_values(), s.engine.config.derived.max_age_min),
             panels.alert_rows(alerts, now_session) if changed else no_update,

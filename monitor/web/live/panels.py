@@ -48,7 +48,7 @@ def title(rule: str) -> str:
     return TECHNICAL_TITLES.get(rule) or rule_title(rule)
 
 
-def header(snapshot: SessionSnapshot, now: float | None = None) -> list:
+def header(snapshot: SessionSnapshot, now: float | None = None, links: dict | None = None) -> list:
     age = snapshot.frame_age(now)
     state = snapshot.source.state
     parts = [
@@ -78,6 +78,15 @@ def header(snapshot: SessionSnapshot, now: float | None = None) -> list:
         parts.append(recorder_state(snapshot.recorder))
     if snapshot.store_error:
         parts.append(html.Span(snapshot.store_error, id="store-state", className="stale"))
+    for name, status in (links or {}).items():  # the HL7 link: its queue, its oldest message
+        parts.append(
+            html.Span(
+                status.summary(),
+                id=f"link-{name}",
+                className="state" if status.connected else "state stale",
+                **{"data-queued": str(status.queued)},
+            )
+        )
     return parts
 
 
