@@ -142,7 +142,40 @@ def _rolling(times_us: np.ndarray, values: np.ndarray, window_us: int):
     return pd.Series(values, index=index).rolling(pd.Timedelta(microseconds=window_us))
 
 
+#: Above this many candidate rows the spans come from pandas' rolling windows instead.
+_LOOP_ROWS = 20_000
+
+
+def _spans_at(times, values, window: int, starts, at: np.ndarray) -> np.ndarray:
+    """The span (max - min) of ``values`` over each window (t - window, t] at rows ``at``."""
+    if at.size > _LOOP_ROWS:
+        roll = _rolling(times, values, window)
+        return (roll.max().to_numpy() - roll.min().to_numpy())[at]
+    out = np.empty(at.size)
+    for k, i in enumerate(at.tolist()):
+        part = values[starts[i] : i + 1]
+        out[k] = part.max() - part.min()
+    return out
+
+
+def _span_bound(times, values, window: int) -> np.ndarray:
+    """An upper bound of each row's span over (t - window, t]: such a window lies within
+    its own clock block of ``window`` and the block before, so the span of those two
+    blocks bounds it (one pass, instead of a rolling maximum and minimum)."""
+    block = times // window
+    firsts = np.r_[0, np.flatnonzero(np.diff(block)) + 1]
+    high, low = np.maximum.reduceat(values, firsts), np.minimum.reduceat(values, firsts)
+    follows = np.r_[False, block[firsts[1:]] == block[firsts[:-1]] + 1]
+    high2 = np.where(follows, np.maximum(high, np.r_[-np.inf, high[:-1]]), high)
+    low2 = np.where(follows, np.minimum(low, np.r_[np.inf, low[:-1]]), low)
+    group = np.repeat(np.arange(firsts.size), np.diff(np.r_[firsts, values.size]))
+    return (high2 - low2)[group]
+
+
 def chatter_findings(cols: Columns, setup: Setup) -> Findings:
+    """drainage_chatter over a recording. Rows whose pressure span is surely calm (below
+    the clear limit by :func:`_span_bound`) are calm whatever the flow does; their value
+    is left at 0, below any episode's peak (an episode's peak is past the threshold)."""
     spec = chatter_spec(setup.config)
     window = micros(setup.config.drainage_chatter.window_s)
     rows = np.flatnonzero(cols.valid(VENOUS) & cols.valid(FLOW) & cols.valid(SPEED))
@@ -150,20 +183,25 @@ def chatter_findings(cols: Columns, setup: Setup) -> Findings:
         return Findings()
     times = cols.times_us[rows]
     p = cols.clean[VENOUS][rows]
-    p_roll = _rolling(times, p, window)
-    p_span = p_roll.max().to_numpy() - p_roll.min().to_numpy()
+    calm = spec.clear_limits[0]
+    candidates = np.flatnonzero(_span_bound(times, p, window) >= calm)
+    if not candidates.size:
+        return Findings()
+    starts = np.searchsorted(times, times - window, side="right")
+    p_span = np.zeros(rows.size)
+    p_span[candidates] = _spans_at(times, p, window, starts, candidates)
     if not (p_span > spec.thresholds[0]).any():
         return Findings()  # never past the threshold: never active
     # only rows whose pressure span is not calm need the flow and speed windows
-    near = np.flatnonzero(p_span >= spec.clear_limits[0])
+    near = np.flatnonzero(p_span >= calm)
     flow, speed = cols.clean[FLOW][rows], cols.clean[SPEED][rows]
-    starts = np.searchsorted(times, times - window, side="right")
     ends = np.arange(1, rows.size + 1)
     stats = []
     for values in (flow, speed):
-        roll = _rolling(times, values, window)
-        span = (roll.max().to_numpy() - roll.min().to_numpy())[near]
-        stats += [span, medians_at(values, starts, ends, near)]
+        stats += [
+            _spans_at(times, values, window, starts, near),
+            medians_at(values, starts, ends, near),
+        ]
     f_span, f_med, s_span, s_med = stats
     near_ons, near_offs = chatter_conditions(
         spec, setup.config, p_span[near], f_span, f_med, s_span, s_med

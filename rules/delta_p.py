@@ -183,13 +183,13 @@ def column_delta_p(cols: Columns) -> np.ndarray:
     return np.where(good, cols.clean[DELTA_P], np.nan)
 
 
-def delta_p_findings(cols: Columns, setup: Setup) -> Findings:
-    """delta_p_rise over a whole recording, one baseline segment at a time."""
-    spec = delta_p_spec(setup.config)
+def column_baselines(cols: Columns, setup: Setup, dp: np.ndarray | None = None):
+    """The recording's baseline segments and baselines (``baseline.baseline_segments``)."""
     cfg = setup.config.delta_p_rise
-    dp, flow = column_delta_p(cols), cols.clean[FLOW]
+    dp = column_delta_p(cols) if dp is None else dp
+    flow = cols.clean[FLOW]
     usable = ~np.isnan(dp) & ~np.isnan(flow) & (flow > cfg.min_flow_lpm)
-    segments, baselines = baseline_segments(
+    return baseline_segments(
         seconds=cols.seconds,
         times_us=cols.times_us,
         event_rows=cols.event_rows,
@@ -199,6 +199,13 @@ def delta_p_findings(cols: Columns, setup: Setup) -> Findings:
         usable=usable,
         window_us=micros(cfg.baseline_window_min * 60.0),
     )
+
+
+def delta_p_findings(cols: Columns, setup: Setup) -> Findings:
+    """delta_p_rise over a whole recording, one baseline segment at a time."""
+    spec = delta_p_spec(setup.config)
+    dp, flow = column_delta_p(cols), cols.clean[FLOW]
+    segments, baselines = column_baselines(cols, setup, dp)
     if not segments:
         return Findings(baselines=baselines)
     # one rule clock over every segment's rows, as the incremental engine keeps it

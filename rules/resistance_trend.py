@@ -6,8 +6,8 @@ bin_min``, 5 min, aligned to the clock): the median of the usable samples of eac
 with the median flow beside it. A bin closes at the first frame at or after its end; a
 baseline event (an exchange, a baseline reset) discards every bin and starts again.
 
-- ``resistance_trend`` (low; CLINICAL.md, Foresight: Demarest et al. 2020): at each bin
-  close, the Theil-Sen slope of the bins of the last 24 h above 1 mmHg/(L/min) per day,
+- ``resistance_trend`` (low; CLINICAL.md, Foresight: Demarest et al. 2020): at the first
+  bin close of each clock hour, the Theil-Sen slope of the bins of the last 24 h above 1 mmHg/(L/min) per day,
   once at least 12 h of bins were collected since the baseline; clear below the limit
   minus the hysteresis; a level holds until the next judgement; a baseline event ends it.
 - The forecast (advice, never an alarm): from the Theil-Sen fit of the bins of the last
@@ -37,12 +37,12 @@ from adapters import BASELINE_EVENTS
 from .baseline import BaselineCollector, resistance_in_force
 from .columns import Columns
 from .definition import Findings, Rule, Setup, micros
-from .delta_p import DELTA_P, FLOW, POST, PRE, column_delta_p, delta_p_findings, frame_delta_p
+from .delta_p import DELTA_P, FLOW, POST, PRE, column_baselines, column_delta_p, frame_delta_p
 from .forecast import Forecast, forecast_fit, forecasts_at
 from .gases import _ResultRule
 from .lifecycle import Transition
 from .threshold import LOW
-from .trendfit import Bins, Fit, fit_bins
+from .trendfit import Bins, Fit, fit_bins, group_medians, list_median
 
 UNIT = "mmHg/(L/min)/day"
 
@@ -68,6 +68,7 @@ class ResistanceTrendState(_ResultRule):
         "collected",
         "collector",
         "config",
+        "judged_hour",
         "min_flow",
         "open_f",
         "open_index",
@@ -88,6 +89,7 @@ class ResistanceTrendState(_ResultRule):
             maxlen=max(3, round(keep_h * 3600e6 / self.bin_us) + 1)
         )
         self.collected = 0  # bins since the baseline (re)start
+        self.judged_hour: int | None = None
         self.open_index: int | None = None
         self.open_r: list[float] = []
         self.open_f: list[float] = []
@@ -108,13 +110,25 @@ class ResistanceTrendState(_ResultRule):
         """A bin closed at ``time``: keep it and judge the trend."""
         self.closed.append((index, r, f))
         self.collected += 1
+        if not self.due(index):
+            return []
         return judge_trend(self, time, self.bins(), self.collected)
+
+    def due(self, index: int) -> bool:
+        """Whether the bin ``index`` that just closed is judged: the first to close in
+        each clock hour (a 24 h slope moves little within an hour; this keeps a week's
+        recording to 168 fits)."""
+        hour = index * self.bin_us // 3_600_000_000
+        if hour == self.judged_hour:
+            return False
+        self.judged_hour = hour
+        return True
 
     def step(self, t, t_us, values, clean, out) -> None:
         k = t_us // self.bin_us
         if self.open_index is not None and k > self.open_index:
-            r = float(np.median(np.array(self.open_r)))
-            f = float(np.median(np.array(self.open_f)))
+            r = list_median(self.open_r)
+            f = list_median(self.open_f)
             index = self.open_index
             self.open_index, self.open_r, self.open_f = None, [], []
             out += self.close(t, index, r, f)
@@ -135,6 +149,7 @@ class ResistanceTrendState(_ResultRule):
         self.track.end_all(time)
         self.closed.clear()
         self.collected = 0
+        self.judged_hour = None
         self.open_index, self.open_r, self.open_f = None, [], []
         self.collector.restart(kind, time)
         self._fit_cache = None
@@ -146,8 +161,8 @@ class ResistanceTrendState(_ResultRule):
         if self.open_index is not None and (self.open_index + 1) * self.bin_us <= micros(now):
             bins = Bins(
                 np.append(bins.index, self.open_index),
-                np.append(bins.resistance, float(np.median(np.array(self.open_r)))),
-                np.append(bins.flow, float(np.median(np.array(self.open_f)))),
+                np.append(bins.resistance, list_median(self.open_r)),
+                np.append(bins.flow, list_median(self.open_f)),
             )
         key = (int(bins.index[-1]) if bins.index.size else -1, self.collected)
         if self._fit_cache is None or self._fit_cache[0] != key:
@@ -214,13 +229,13 @@ def _segments(cols: Columns, setup: Setup) -> list[_Segment]:
             continue
         k = cols.times_us[rows] // bin_us
         edges = np.flatnonzero(np.diff(k)) + 1
-        parts = list(zip(np.r_[0, edges].tolist(), np.r_[edges, rows.size].tolist(), strict=True))
+        firsts, lasts = np.r_[0, edges], np.r_[edges, rows.size]
         r, f = dp[rows] / flow[rows], flow[rows]
         index = k[np.r_[0, edges]]
         bins = Bins(
             index,
-            np.array([float(np.median(r[a:b])) for a, b in parts]),
-            np.array([float(np.median(f[a:b])) for a, b in parts]),
+            group_medians(r, firsts, lasts),
+            group_medians(f, firsts, lasts),
         )
         closes = start + np.searchsorted(cols.times_us[start:stop], (index + 1) * bin_us)
         out.append(_Segment(bins, np.where(closes < stop, closes, -1), began, kind))
@@ -239,7 +254,8 @@ def trend_findings(cols: Columns, setup: Setup) -> Findings:
                 break
             state.closed.append((int(b.index[i]), float(b.resistance[i]), float(b.flow[i])))
             state.collected += 1
-            judge_trend(state, float(cols.seconds[row]), state.bins(), state.collected)
+            if state.due(int(b.index[i])):
+                judge_trend(state, float(cols.seconds[row]), state.bins(), state.collected)
     return Findings(state.track.episodes(), forecasts=hourly_forecasts(cols, setup, segments))
 
 
@@ -250,7 +266,7 @@ def hourly_forecasts(cols: Columns, setup: Setup, segments: list[_Segment]) -> l
     if cols.n == 0:
         return []
     bin_us = micros(setup.config.resistance_trend.bin_min * 60.0)
-    baselines = delta_p_findings(cols, setup).baselines
+    baselines = column_baselines(cols, setup)[1]
     in_force = resistance_in_force(baselines)
     first = math.ceil(cols.seconds[0] / 3600.0) * 3600.0
     hours = np.arange(first, cols.seconds[-1] + 1e-6, 3600.0)

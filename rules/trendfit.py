@@ -43,6 +43,24 @@ class Fit:
         return self.center + (value - self.level) / slope * DAY_S
 
 
+def list_median(values: list[float]) -> float:
+    """The median of a list, as :func:`group_medians` takes it (mean of the middle two)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def group_medians(values: np.ndarray, firsts: np.ndarray, lasts: np.ndarray) -> np.ndarray:
+    """The median of each contiguous group ``values[first:last]`` (none empty), with the
+    arithmetic of :func:`list_median` (mean of the middle two), so both engines agree."""
+    out = np.empty(firsts.size)
+    for i, (first, last) in enumerate(zip(firsts.tolist(), lasts.tolist(), strict=True)):
+        ordered = np.sort(values[first:last])
+        mid = (last - first) // 2
+        out[i] = ordered[mid] if (last - first) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return out
+
+
 @lru_cache(maxsize=8)
 def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(n, 1)
@@ -119,10 +137,10 @@ def fit_bins(
     if block_s is not None:
         block = np.floor(centers / block_s)
         edges = np.flatnonzero(np.diff(block)) + 1
-        parts = list(zip(np.r_[0, edges].tolist(), np.r_[edges, block.size].tolist(), strict=True))
-        if len(parts) >= 3:
-            x = np.array([float(np.median(centers[a:b])) for a, b in parts])
-            y = np.array([float(np.median(recent.resistance[a:b])) for a, b in parts])
+        firsts, lasts = np.r_[0, edges], np.r_[edges, block.size]
+        if firsts.size >= 3:
+            x = group_medians(centers, firsts, lasts)
+            y = group_medians(recent.resistance, firsts, lasts)
             coarse = theil_sen(x, y, confidence)
             if coarse is not None:
                 low, high = min(coarse.low, fit.slope), max(coarse.high, fit.slope)

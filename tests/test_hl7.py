@@ -189,19 +189,19 @@ def test_an_alert_goes_out_as_activation_acknowledgement_and_end_in_order(tmp_pa
     path = tmp_path / "kink.csv"
     write_dataframe(part, path)
     add_users(tmp_path / "data", ("sam", "specialist", "2468"))
-    process, url = monitor(tmp_path, path, receiver, "--speed", "40")
+    process, url = monitor(tmp_path, path, receiver, "--speed", "25")
     try:
         page = signed_in(url, "sam", "2468")
         wait_until(
             lambda: any(a["rule"] == "post_oxy_pressure_high" and a["priority"] == "high"
                         for a in page.status()["alerts"]),
-            timeout=90, what="the kink alert at high",
+            timeout=120, what="the kink alert at high",
         )  # fmt: skip
         result, _ = page.acknowledge("post_oxy_pressure_high", "line freed")
         assert result == "acknowledged"
         wait_until(
             lambda: any("|end|" in r and "POST_OXY_PRESSURE_HIGH" in r for r in receiver.accepted),
-            timeout=90, what="the end of the kink alert",
+            timeout=120, what="the end of the kink alert",
         )  # fmt: skip
         status = page.status()["links"]["hl7"]
         assert set(status) >= {"queued", "oldest_waiting_s", "connected"}

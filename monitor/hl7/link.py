@@ -24,6 +24,7 @@ import math
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -71,6 +72,41 @@ def check_device_id(device_id: str) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BedView:
+    """What the link reads of one bed, and where it reports: a bedside session
+    (:meth:`of_session`) or a bed a central station holds from the bus.
+
+    ``alarms_after(ident, limit)``: alarm log rows after row ``ident``, oldest first, each
+    with ``id, time, rule, priority, state, message, value, threshold, user, role``;
+    ``on_change``: the link's state changed (a session logs its technical alarm);
+    ``add_check`` and ``add_link`` hand the link's technical check and status over.
+    """
+
+    bed_id: str
+    buffer: object
+    min_flow_lpm: float
+    alarms_after: Callable[[int, int], list]
+    last_alarm_id: Callable[[], int]
+    on_change: Callable[[], object] = lambda: None
+    add_check: Callable[[Callable], object] = lambda check: None
+    add_link: Callable[[str, Callable], object] = lambda name, status: None
+
+    @classmethod
+    def of_session(cls, session: Session) -> BedView:
+        store = session.store
+        return cls(
+            bed_id=session.bed_id,
+            buffer=session.buffer,
+            min_flow_lpm=session.engine.config.delta_p_rise.min_flow_lpm,
+            alarms_after=(lambda i, n: store.alarm_log_after(i, n)) if store else (lambda i, n: []),
+            last_alarm_id=store.last_alarm_id if store else (lambda: 0),
+            on_change=session.watch_technical,
+            add_check=session.add_technical_check,
+            add_link=session.add_link,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class LinkStatus:
     url: str
@@ -111,7 +147,7 @@ class HL7Link:
 
     def __init__(
         self,
-        session: Session,
+        bed: Session | BedView,
         url: str,
         outbox: Outbox,
         party: Party,
@@ -121,7 +157,9 @@ class HL7Link:
         retry_max_s: float = 30.0,
         poll_s: float = 0.25,
     ) -> None:
-        self.session = session
+        if isinstance(bed, Session):
+            bed = BedView.of_session(bed)
+        self.bed = bed
         self.url = url
         self.host, self.port = parse_url(url)
         self.outbox = outbox
@@ -130,7 +168,7 @@ class HL7Link:
         self.ack_timeout = ack_timeout_s
         self.retry_max = retry_max_s
         self.poll = poll_s
-        self.min_flow = session.engine.config.delta_p_rise.min_flow_lpm
+        self.min_flow = bed.min_flow_lpm
         self._lock = threading.Lock()
         self._connected = False
         self._error: str | None = None
@@ -142,14 +180,13 @@ class HL7Link:
         self._seq = 0
         self._boundary = outbox.cursor("observations")
         alarm = outbox.cursor("alarms")
-        store = session.store
         if alarm is None:  # a new outbox: report what happens from now on
-            alarm = float(store.last_alarm_id()) if store is not None else 0.0
+            alarm = float(bed.last_alarm_id())
         self._alarm = int(alarm)
         self._latest: dict[str, tuple[float, float]] = {}
         self._active: dict[str, int] = {}  # rule -> the priority level it is active at
-        session.add_technical_check(self._technical)
-        session.add_link("hl7", self.status)
+        bed.add_check(self._technical)
+        bed.add_link("hl7", self.status)
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> LinkStatus:
@@ -180,7 +217,7 @@ class HL7Link:
         if changed:
             if error:
                 log.warning("HL7 link to %s:%s: %s", self.host, self.port, error)
-            self.session.watch_technical()
+            self.bed.on_change()
 
     # -- threads ------------------------------------------------------------------------
     def start(self) -> HL7Link:
@@ -217,7 +254,7 @@ class HL7Link:
         return self.outbox.put(entries, cursors)
 
     def _observations(self) -> list:
-        rows = self.session.buffer.since(self._seq, limit=20_000)
+        rows = self.bed.buffer.since(self._seq, limit=20_000)
         if rows.empty:
             return []
         self._seq = int(rows["seq"].iloc[-1])
@@ -271,10 +308,7 @@ class HL7Link:
         return lambda control: observation_message(control, at, party, values)
 
     def _alarms(self) -> list:
-        store = self.session.store
-        if store is None:
-            return []
-        rows = store.alarm_log_after(self._alarm, 500)
+        rows = self.bed.alarms_after(self._alarm, 500)
         entries = []
         for row in rows:
             self._alarm = max(self._alarm, row.id)
