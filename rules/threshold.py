@@ -121,18 +121,23 @@ class ThresholdState(RuleState):
         self.inputs: tuple | None = None
         self.value: float | None = None
 
-    def _timer(self, spec: RuleSpec) -> LevelTimer:
-        return LevelTimer(spec.on_delay_us, spec.off_delay_us, self.hold_fraction)
-
-    def judge(self, t, t_us, value, ons, offs, inputs, baseline, out) -> None:
-        """One valid sample: its value, per-level conditions and the describe inputs."""
+    def _advance(self, t_us: int) -> int:
+        """The rule clock at a valid sample: it moves by the step since the last one,
+        unless that step is a gap longer than ``freeze_after_s`` (timers stay frozen)."""
         last = self.last_us
         if last is not None:
             step = t_us - last
             if 0 < step <= self.freeze_us:
                 self.clock += step
         self.last_us = t_us
-        clock = self.clock
+        return self.clock
+
+    def _timer(self, spec: RuleSpec) -> LevelTimer:
+        return LevelTimer(spec.on_delay_us, spec.off_delay_us, self.hold_fraction)
+
+    def judge(self, t, t_us, value, ons, offs, inputs, baseline, out) -> None:
+        """One valid sample: its value, per-level conditions and the describe inputs."""
+        clock = self._advance(t_us)
         level = pending = 0
         levels = self.spec.levels
         for i, timer in enumerate(self.timers):
@@ -182,12 +187,7 @@ class ThresholdState(RuleState):
         """:meth:`judge` of a sample that meets every clear condition while the rule is
         :meth:`quiet`, in short: the rule clock moves and no transition can follow (no
         level can become active or pending on a clear sample, and none is open)."""
-        last = self.last_us
-        if last is not None:
-            step = t_us - last
-            if 0 < step <= self.freeze_us:
-                self.clock += step
-        self.last_us = t_us
+        self._advance(t_us)
         for timer in self.timers:  # a clear sample ends a run in the hysteresis band
             rising = timer.rising
             if rising.start is not None:
