@@ -81,11 +81,37 @@ def test_an_observation_message_validates_and_carries_the_profile_and_codes():
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400))
 def test_a_reply_of_random_bytes_is_read_or_refused_with_our_error(data):
+    check_reply(data)
+
+
+def check_reply(data: bytes) -> None:
+    """A reply is read as (MSA-1, MSA-2) strings or refused with HL7Error, nothing else."""
     try:
         code, control = read_ack(data.decode("utf-8", errors="replace"))
     except HL7Error:
         return
     assert isinstance(code, str) and isinstance(control, str)
+
+
+VALID_ACK = "MSH|^~\\&|ENGINE|HOSP|||20260101080000||ACK^R01^ACK|a-7|P|2.6\rMSA|AA|7\r"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(VALID_ACK)), st.integers(0, 4), st.binary(max_size=4)),
+        max_size=6,
+    )
+)
+def test_a_mutated_acknowledgement_is_read_or_refused_with_our_error(edits):
+    data = bytearray(VALID_ACK.encode())
+    for at, cut, insert in edits:  # delete a few bytes somewhere and put others in
+        data[at : at + cut] = insert
+    check_reply(bytes(data))
+
+
+def test_the_valid_acknowledgement_reads_as_accepted():
+    assert read_ack(VALID_ACK) == ("AA", "7")
 
 
 # -- a session in this process ------------------------------------------------------------

@@ -4,10 +4,12 @@ ACM alarms (ORU^R40) over MLLP, each acknowledged, from an on-disk outbox.
 - ``codes``: the code table (MDC, SNOMED CT, LOINC, local codes) and UCUM units;
 - ``messages``: the messages, built and validated with hl7apy;
 - ``outbox``: the bounded, ordered, on-disk queue;
+- ``bed``: what the link reads of a bed, its status, its settings;
 - ``link``: the feeder (session -> outbox) and the sender (outbox -> MLLP) threads.
 """
 
-from monitor.hl7.link import HL7_ALARM, HL7Link, LinkError, LinkStatus, check_device_id, parse_url
+from monitor.hl7.bed import BedView, LinkError, LinkStatus, check_device_id, parse_url
+from monitor.hl7.link import HL7_ALARM, HL7Link
 from monitor.hl7.messages import (
     AlarmEvent,
     HL7Error,
@@ -21,6 +23,7 @@ from monitor.hl7.outbox import Outbox
 __all__ = [
     "HL7_ALARM",
     "AlarmEvent",
+    "BedView",
     "HL7Error",
     "HL7Link",
     "LinkError",
