@@ -171,6 +171,78 @@ def test_a_refusal_and_a_30_s_outage_lose_nothing_and_repeat_nothing(tmp_path, r
     assert all(a.rule != "hl7_unreachable" for a in session.alerts())
 
 
+def push_return_pressure(source, first_s: int, pressures: list[tuple[int, float]]) -> int:
+    """Frames from ``first_s`` on, each (seconds, P3 mmHg) held for its seconds."""
+    s = first_s
+    for seconds, p_post in pressures:
+        for _ in range(seconds):
+            values = {**VALUES, "p_pre_oxy_mmhg": p_post + 25.0, "p_post_oxy_mmhg": p_post}
+            source.push(Frame.build(START + s, values))
+            s += 1
+    return s
+
+
+def alarm_phases(receiver, rule: str) -> list[tuple[str, str]]:
+    """(event phase, priority) of each ORU^R40 of ``rule`` the receiver accepted."""
+    phases = []
+    for raw in receiver.accepted:
+        if f"|{R40}|" in raw and f"ALARM-{rule.upper()}" in raw:
+            segments = {str(s[3][0][0]): s for s in hl7.parse(raw).segments("OBX")}
+            phases.append((str(segments["68165"][5]), str(segments["68168"][5])))
+    return phases
+
+
+def test_an_alert_that_rises_and_falls_goes_out_in_every_phase(tmp_path, receiver):
+    source, session, link = bed(tmp_path, receiver.url)
+    try:
+        # normal, medium (P3 320), high (360), medium again, normal: start, escalate,
+        # de-escalate, end
+        end = push_return_pressure(source, 0, [(60, 175.0), (30, 320.0), (30, 360.0),
+                                               (30, 320.0), (60, 175.0)])  # fmt: skip
+        push_minutes(source, end // 60 + 1, 1)
+        wait_until(lambda: len(alarm_phases(receiver, "post_oxy_pressure_high")) >= 4,
+                   what="four alarm messages")  # fmt: skip
+    finally:
+        link.stop()
+        session.stop()
+    phases = alarm_phases(receiver, "post_oxy_pressure_high")
+    assert [p for p, _ in phases] == ["start", "escalate", "de-escalate", "end"]
+    assert [codes.PRIORITIES[p] for p in ("medium", "high", "medium")] == [
+        priority for _, priority in phases[:3]
+    ]
+
+
+def test_a_message_that_cannot_be_made_is_shown_retried_and_nothing_is_lost(
+    tmp_path, receiver, monkeypatch
+):
+    from monitor.hl7 import link as link_module
+
+    made = link_module.observation_message
+    broken = [True]
+
+    def fails_while_broken(*args, **kwargs):
+        if broken[0]:
+            raise RuntimeError("a defect in making the message")
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(link_module, "observation_message", fails_while_broken)
+    source, session, link = bed(tmp_path, receiver.url)
+    try:
+        push_minutes(source, 0, 4)  # reports at 08:00 .. 08:03
+        wait_until(lambda: any(a.rule == "hl7_unreachable" and "cannot be queued" in a.message
+                               for a in session.alerts()), what="the feeder's failure shown")  # fmt: skip
+        broken[0] = False
+        receiver.wait_for(4, kind=R01)
+        wait_until(lambda: all(a.rule != "hl7_unreachable" for a in session.alerts()),
+                   what="the alert gone")  # fmt: skip
+    finally:
+        link.stop()
+        session.stop()
+    times = [hl7_seconds(str(hl7.parse(raw).segment("OBR")[7])) for raw in receiver.accepted
+             if f"|{R01}|" in raw]  # fmt: skip
+    assert times == [START + 60 * k for k in range(4)]
+
+
 # -- a monitor process ----------------------------------------------------------------------
 
 

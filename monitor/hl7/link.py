@@ -80,6 +80,7 @@ class HL7Link:
         self._lock = threading.Lock()
         self._connected = False
         self._error: str | None = None
+        self._feed_error: str | None = None  # why the last poll queued nothing, if it failed
         self._sent = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -107,9 +108,17 @@ class HL7Link:
 
     def _technical(self):
         with self._lock:
-            if self._connected or self._error is None:
-                return None
-            error = self._error
+            feed_error = self._feed_error
+            error = None if self._connected else self._error
+        if feed_error is not None:
+            return (
+                HL7_ALARM,
+                "low",
+                f"HL7 messages cannot be queued ({feed_error}); the monitor keeps trying "
+                f"and nothing is skipped",
+            )
+        if error is None:
+            return None
         queued, _oldest = self.outbox.waiting()
         return (
             HL7_ALARM,
@@ -144,22 +153,39 @@ class HL7Link:
 
     def _feed_loop(self) -> None:
         while not self._stop.wait(self.poll):
-            try:
-                if self._feed_once():
-                    self._wake.set()
-            except Exception:
-                log.exception("HL7 feeder")
+            if self._feed_once():
+                self._wake.set()
 
     # -- the feeder ---------------------------------------------------------------------
     def _feed_once(self) -> int:
-        entries = self._observations() + self._alarms()
-        if not entries and self._boundary is None:
+        """Queue what came in since the last poll, all or nothing: when a message cannot
+        be made or queued, the feeder's place stays where it was and the next poll tries
+        the same rows again (the failure shows as the link's technical alert)."""
+        place = (self._seq, self._boundary, self._alarm, dict(self._latest), dict(self._active))
+        try:
+            entries = self._observations() + self._alarms()
+            if not entries and self._boundary is None:
+                return 0
+            entries.sort(key=lambda e: e[0])
+            cursors = {"alarms": float(self._alarm)}
+            if self._boundary is not None:
+                cursors["observations"] = self._boundary
+            queued = self.outbox.put(entries, cursors)
+        except Exception as exc:
+            self._seq, self._boundary, self._alarm, self._latest, self._active = place
+            self._set_feed_error(exc)
             return 0
-        entries.sort(key=lambda e: e[0])
-        cursors = {"alarms": float(self._alarm)}
-        if self._boundary is not None:
-            cursors["observations"] = self._boundary
-        return self.outbox.put(entries, cursors)
+        self._set_feed_error(None)
+        return queued
+
+    def _set_feed_error(self, exc: Exception | None) -> None:
+        error = None if exc is None else f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            changed, self._feed_error = error != self._feed_error, error
+        if changed:
+            if exc is not None:  # once per new failure, not at every poll
+                log.error("HL7 feeder: messages cannot be queued", exc_info=exc)
+            self.bed.on_change()
 
     def _observations(self) -> list:
         rows = self.bed.buffer.since(self._seq, limit=20_000)

@@ -140,6 +140,7 @@ def observation_message(
 _PHASES = {
     "start": ("start", "active", "enabled"),
     "escalate": ("escalate", "active", "enabled"),
+    "de-escalate": ("de-escalate", "active", "enabled"),
     "acknowledged": ("update", "active", "acknowledged"),
     "cleared": ("end", "inactive", "enabled"),
 }
@@ -153,7 +154,7 @@ class AlarmEvent:
     rule: str
     title: str
     priority: str
-    phase: str  # start | escalate | acknowledged | cleared
+    phase: str  # start | escalate | de-escalate | acknowledged | cleared
     technical: bool
     message: str
     value: float | None = None
