@@ -161,6 +161,11 @@ class AlarmMessage:
     role: str | None = None
     note: str | None = None
 
+    @property
+    def id(self) -> int:
+        """The row id, as the bed's store names it (``LogEntry.id``)."""
+        return self.ident
+
     def encode(self) -> bytes:
         payload = {
             "bed": self.bed, "id": self.ident, "t": self.time, "rule": self.rule,

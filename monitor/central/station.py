@@ -165,6 +165,16 @@ class CentralStation:
         with self._lock:
             return self._beds.get(bed_id)
 
+    def alarm_rows_after(self, bed_id: str, ident: int, limit: int = 500) -> list[AlarmMessage]:
+        """The alarm-log rows held of ``bed_id`` after its row ``ident``, oldest first (as a
+        bed's store answers ``alarm_log_after``; what an HL7 link reports)."""
+        with self._lock:
+            remote = self._beds.get(bed_id)
+            if remote is None or remote.last_alarm <= ident:
+                return []
+            rows = [row for row in remote.alarms if row.ident > ident]
+        return rows[:limit]
+
     def status(self) -> StationStatus:
         with self._lock:
             return StationStatus(

@@ -66,7 +66,9 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             file=sys.stderr,
         )
     key = read_action_key(args.action_key) if args.action_key else None
+    ward = _ward_links(args)
     station = CentralStation(settings, name=args.name, action_key=key).start()
+    links = ward(station).start() if ward else None
     app = create_central_app(
         station,
         users=Users(store),
@@ -74,6 +76,7 @@ def _serve(args: argparse.Namespace, url: str) -> int:
         public_view=public_view,
         name=args.name,
         secure_cookie=tls is not None,
+        links=links,
     )
     scheme = "https" if tls else "http"
     print(
@@ -84,8 +87,59 @@ def _serve(args: argparse.Namespace, url: str) -> int:
     try:
         app.run(host=args.host, port=args.port, debug=False, use_reloader=False, ssl_context=tls)
     finally:
+        if links is not None:
+            links.stop()
         station.stop()
     return 0
+
+
+def _pairs(values: list[str], option: str, check=lambda text: text) -> dict[str, str]:
+    """``BED=VALUE`` options as {bed: value}, each checked."""
+    from monitor.bus import BusError, check_bed_id
+
+    out: dict[str, str] = {}
+    for item in values:
+        bed, sep, value = item.partition("=")
+        bed, value = bed.strip(), value.strip()
+        if not sep or not value:
+            raise UsageError(f"{option} takes BED=VALUE, not {item!r}.")
+        try:
+            check_bed_id(bed)
+        except BusError:
+            raise UsageError(
+                f"{option}: {bed!r} is not a bed id (letters, digits, - and _)."
+            ) from None
+        if bed in out:
+            raise UsageError(f"{option} names {bed} twice.")
+        out[bed] = check(value)
+    return out
+
+
+def _ward_links(args: argparse.Namespace):
+    """A maker of the central's HL7 links when ``--hl7`` is given (checked before the
+    station starts), else None."""
+    if not args.hl7:
+        if args.patient_id or args.device_id:
+            raise UsageError("--patient-id and --device-id are for --hl7.")
+        return None
+    from monitor.hl7 import WardLinks, check_device_id, parse_url
+    from rules import load_config
+
+    parse_url(args.hl7)
+    if not 1 <= args.hl7_interval <= 3600:
+        raise UsageError("--hl7-interval must be between 1 and 3600 seconds.")
+    patients = _pairs(args.patient_id, "--patient-id")
+    devices = _pairs(args.device_id, "--device-id", check_device_id)
+    if not patients:
+        raise UsageError("--hl7 needs --patient-id BED=ID for each bed to report (PID-3).")
+    folder = Path(args.data_dir) / "hl7"
+    min_flow = load_config(None).delta_p_rise.min_flow_lpm
+    print(f"ecmo-monitor: HL7 link to {args.hl7} for {', '.join(sorted(patients))} ({folder})",
+          file=sys.stderr)  # fmt: skip
+    return lambda station: WardLinks(
+        station, args.hl7, folder, patients, devices, min_flow_lpm=min_flow,
+        interval_s=args.hl7_interval,
+    )  # fmt: skip
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -87,6 +87,32 @@ def _central(sub) -> None:
     central.add_argument("--tls-cert", metavar="FILE", help="serve the page over HTTPS (PEM)")
     central.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     add_data_dir(central)
+    central.add_argument(
+        "--hl7",
+        metavar="mllp://HOST:PORT",
+        help="send every bed's observations and alarms to this HL7 interface engine",
+    )
+    central.add_argument(
+        "--hl7-interval",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds of each bed's clock between observation reports (default 60)",
+    )
+    central.add_argument(
+        "--patient-id",
+        action="append",
+        default=[],
+        metavar="BED=ID",
+        help="a bed's patient id (PID-3), once per bed; with --hl7 a bed without one sends nothing",
+    )
+    central.add_argument(
+        "--device-id",
+        action="append",
+        default=[],
+        metavar="BED=EUI64",
+        help="a bed's EUI-64 in OBX-18 (default: one made from the bed id)",
+    )
 
 
 def _run(sub) -> None:

@@ -5,7 +5,8 @@ ACM alarms (ORU^R40) over MLLP, each acknowledged, from an on-disk outbox.
 - ``messages``: the messages, built and validated with hl7apy;
 - ``outbox``: the bounded, ordered, on-disk queue;
 - ``bed``: what the link reads of a bed, its status, its settings;
-- ``link``: the feeder (session -> outbox) and the sender (outbox -> MLLP) threads.
+- ``link``: the feeder (session -> outbox) and the sender (outbox -> MLLP) threads;
+- ``ward``: a central station's links, one per bed it holds from the bus.
 """
 
 from monitor.hl7.bed import BedView, LinkError, LinkStatus, check_device_id, parse_url
@@ -19,6 +20,7 @@ from monitor.hl7.messages import (
     read_ack,
 )
 from monitor.hl7.outbox import Outbox
+from monitor.hl7.ward import WardLinks
 
 __all__ = [
     "HL7_ALARM",
@@ -30,6 +32,7 @@ __all__ = [
     "LinkStatus",
     "Outbox",
     "Party",
+    "WardLinks",
     "alarm_message",
     "check_device_id",
     "observation_message",

@@ -39,7 +39,9 @@ def create_central_app(
     dev: bool = False,
     secure_cookie: bool = False,
     config: RulesConfig | None = None,
+    links=None,
 ) -> Dash:
+    """``links``: the central's HL7 links (``monitor.hl7.ward.WardLinks``), when it has them."""
     app = Dash(
         __name__,
         title=f"ecmo-monitor central: {name}",
@@ -116,7 +118,12 @@ def create_central_app(
             if status.connected
             else f" {status.error or 'connecting to the broker'}"
         )
-        state = html.Span(link, className="recording" if status.connected else "stale")
+        state = [html.Span(link, className="recording" if status.connected else "stale")]
+        if links is not None:
+            text, well = links.summary()
+            state.append(
+                html.Span(text, id="central-hl7", className="state" if well else "state stale")
+            )
         if not may_view():
             quiet = html.Div(id="sound-state", **{"data-priority": "none"})
             message = [html.Div("Sign in to see the beds.", className="message")]
@@ -148,7 +155,8 @@ def create_central_app(
         status = station.status()
         return flask.jsonify(
             {"connected": status.connected, "error": status.error, "beds": status.beds,
-             "messages": status.messages, "refused": status.refused, "frames": status.frames}
+             "messages": status.messages, "refused": status.refused, "frames": status.frames,
+             "links": {"hl7": links.statuses()} if links is not None and may_view() else {}}
         )  # fmt: skip
 
     return app
