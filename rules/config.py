@@ -133,6 +133,7 @@ class ResistanceTrendConfig:
     window_h: float
     min_data_h: float
     bin_min: float
+    slope_block_min: float
 
 
 @dataclass(frozen=True, slots=True)

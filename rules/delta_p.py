@@ -143,11 +143,11 @@ class DeltaPRiseState(ThresholdState):
         resistance = self.collector.feed(t, t_us, delta_p, flow, usable)
         if resistance is not None and usable:
             rise = delta_p_rise(delta_p, flow, resistance)
-            ons, offs = self.spec.conditions(rise)
             inputs = (delta_p, flow, resistance)
-            if offs[0] and offs[1] and self.quiet():
+            if self.spec.all_clear(rise) and self.quiet():
                 self.calm(t_us, rise, inputs)  # the usual sample: judge() does only this
                 return
+            ons, offs = self.spec.conditions(rise)
             self.judge(t, t_us, rise, ons, offs, inputs, resistance * flow, out)
 
     def event(self, kind: str, time: float, out: list[Transition]) -> None:

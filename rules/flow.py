@@ -126,24 +126,33 @@ class FlowDropState(ThresholdState):
                 and oldest is not None
                 and t_us - oldest >= self.min_reference_us
             ):
-                held = self.held
-                if held is not None:
-                    flow_ref, speed_ref = held
-                drop, ons, offs = flow_drop_conditions(
-                    self.spec, self.tolerance, flow, flow_ref, speed, speed_ref
-                )
-                inputs = (flow, flow_ref, speed, speed_ref)
-                self.judge(t, t_us, drop, ons, offs, inputs, flow_ref, out)
-                # hold the reference from the first alert condition while the rule is
-                # pending or active; roll again from the next sample once it is neither
-                if held is None and any(ons):
-                    self.held = (flow_ref, speed_ref)
-                if self.held is not None and not any(timer.engaged for timer in self.timers):
-                    self.held = None
+                self._judge_sample(t, t_us, flow, flow_ref, speed, speed_ref, out)
         if flow is not None:
             flow_window.add(t_us, flow + 0.0)  # + 0.0: no negative zero in the window
         if speed is not None:
             speed_window.add(t_us, speed + 0.0)
+
+    def _judge_sample(self, t, t_us, flow, flow_ref, speed, speed_ref, out) -> None:
+        held = self.held
+        if held is None:
+            drop = (1.0 - flow / flow_ref) * 100.0  # as flow_drop_conditions has it
+            moved = abs(speed - speed_ref) > self.tolerance * speed_ref
+            if (moved or self.spec.all_clear(drop)) and self.quiet():
+                # every level clear and nothing to hold: the usual sample
+                self.calm(t_us, drop, (flow, flow_ref, speed, speed_ref))
+                return
+        else:
+            flow_ref, speed_ref = held
+        drop, ons, offs = flow_drop_conditions(
+            self.spec, self.tolerance, flow, flow_ref, speed, speed_ref
+        )
+        self.judge(t, t_us, drop, ons, offs, (flow, flow_ref, speed, speed_ref), flow_ref, out)
+        # hold the reference from the first alert condition while the rule is pending or
+        # active; roll again from the next sample once it is neither
+        if held is None and any(ons):
+            self.held = (flow_ref, speed_ref)
+        if self.held is not None and not any(timer.engaged for timer in self.timers):
+            self.held = None
 
 
 # -- flow_drop: a whole recording --------------------------------------------------------

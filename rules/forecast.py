@@ -115,8 +115,9 @@ def forecasts_at(
     ``fit``: the fit of those bins if already computed (False: compute it)."""
     f, dp = config.forecast, config.delta_p_rise
     limits = ((Priority.MEDIUM, dp.medium_mmhg), (Priority.HIGH, dp.high_mmhg))
-    if fit is False:
-        fit = forecast_fit(bins, config)
+    if fit is False:  # no fit is needed before a baseline and a bin
+        ready = baseline_resistance is not None and bins.index.size
+        fit = forecast_fit(bins, config) if ready else None
     flow = float(bins.flow[-1]) if bins.index.size else None
     out = []
     for priority, limit in limits:

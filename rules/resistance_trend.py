@@ -177,7 +177,9 @@ def judge_trend(state: ResistanceTrendState, time: float, bins: Bins, collected:
     bin_s = c.bin_min * 60.0
     if collected * bin_s < c.min_data_h * 3600.0:
         return []
-    fit = fit_bins(bins, round(c.window_h * 3600.0 / bin_s), bin_s, 0.0, 95.0)
+    window = round(c.window_h * 3600.0 / bin_s)
+    block_s = c.slope_block_min * 60.0
+    fit = fit_bins(bins, window, bin_s, 0.0, 95.0, slope_only=True, slope_block_s=block_s)
     if fit is None:
         return []
     old = state.life.level

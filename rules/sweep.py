@@ -94,11 +94,12 @@ class SweepGasLostState(ThresholdState):
             return
         end = self.trial_end_us
         inside = end is not None and t_us < end
-        ons, offs = sweep_conditions(self.spec, self.min_flow, sweep, flow, inside, not inside)
         trial_end = end / 1e6 if inside else float("nan")
-        if all(offs) and self.quiet():
+        # every level clear (sweep_conditions' offs all true): sweep clear or no flow
+        if (flow <= self.min_flow or self.spec.all_clear(sweep)) and self.quiet():
             self.calm(t_us, sweep, (sweep, flow, trial_end))  # the usual sample
             return
+        ons, offs = sweep_conditions(self.spec, self.min_flow, sweep, flow, inside, not inside)
         self.judge(t, t_us, sweep, ons, offs, (sweep, flow, trial_end), None, out)
 
     def event(self, kind, time, out) -> None:

@@ -16,6 +16,7 @@ bit. Here too are the two halves every such rule shares:
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class RuleSpec:
 
     #: (alert test, clear test): the comparisons above say, looked up once
     compare: tuple[Callable, Callable] = field(init=False, repr=False, compare=False)
+    #: the clear limit every level's clear condition holds past (see :meth:`all_clear`)
+    calm_limit: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.above:
@@ -70,6 +73,13 @@ class RuleSpec:
         else:
             tests = (operator.lt if self.strict else operator.le, operator.gt)
         object.__setattr__(self, "compare", tests)
+        limits = self.clear_limits or (math.nan,)
+        object.__setattr__(self, "calm_limit", min(limits) if self.above else max(limits))
+
+    def all_clear(self, value: float) -> bool:
+        """Whether ``value`` meets the clear condition of every level (one comparison:
+        what ``all(conditions(value)[1])`` says, for the usual sample of every frame)."""
+        return value < self.calm_limit if self.above else value > self.calm_limit
 
     def conditions(self, value):
         """Alert and clear condition per level, for a float or an array of values."""
@@ -234,10 +244,11 @@ class ChannelState(ThresholdState):
     def step(self, t, t_us, values, clean, out) -> None:
         value = clean[self.channel]
         if value is not None:
-            ons, offs = self.spec.conditions(value)
-            if all(offs) and self.quiet():
+            spec = self.spec
+            if spec.all_clear(value) and self.quiet():
                 self.calm(t_us, value, (value,))  # the usual sample: judge() does only this
                 return
+            ons, offs = spec.conditions(value)
             self.judge(t, t_us, value, ons, offs, (value,), None, out)
 
 

@@ -51,14 +51,26 @@ def list_median(values: list[float]) -> float:
 
 
 def group_medians(values: np.ndarray, firsts: np.ndarray, lasts: np.ndarray) -> np.ndarray:
-    """The median of each contiguous group ``values[first:last]`` (none empty), with the
-    arithmetic of :func:`list_median` (mean of the middle two), so both engines agree."""
-    out = np.empty(firsts.size)
-    for i, (first, last) in enumerate(zip(firsts.tolist(), lasts.tolist(), strict=True)):
-        ordered = np.sort(values[first:last])
-        mid = (last - first) // 2
-        out[i] = ordered[mid] if (last - first) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    return out
+    """The median of each group ``values[first:last]`` (none empty; the groups one after
+    another, together ``values[firsts[0]:lasts[-1]]``), with the arithmetic of
+    :func:`list_median` (mean of the middle two), so both engines agree."""
+    sizes = lasts - firsts
+    if not sizes.size:
+        return np.empty(0)
+    longest = int(sizes.max())
+    if longest > 64:  # long groups (5-min bins of 1 Hz samples): one by one
+        out = np.empty(firsts.size)
+        for i, (first, last) in enumerate(zip(firsts.tolist(), lasts.tolist(), strict=True)):
+            ordered = np.sort(values[first:last])
+            mid = (last - first) // 2
+            out[i] = ordered[mid] if (last - first) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        return out
+    # many short groups (blocks of bins): one sort by group, then by value
+    chunk = values[firsts[0] : lasts[-1]]
+    ordered = chunk[np.lexsort((chunk, np.repeat(np.arange(sizes.size), sizes)))]
+    mid = firsts - firsts[0] + sizes // 2
+    low = mid - 1 + sizes % 2  # the same element as mid for an odd size
+    return np.where(sizes % 2 == 1, ordered[mid], (ordered[low] + ordered[mid]) / 2.0)
 
 
 @lru_cache(maxsize=8)
@@ -66,9 +78,23 @@ def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(n, 1)
 
 
-def theil_sen(seconds: np.ndarray, values: np.ndarray, confidence_pct: float) -> Fit | None:
+@lru_cache(maxsize=8)
+def _z(confidence_pct: float) -> float:
+    return NormalDist().inv_cdf(0.5 + confidence_pct / 200.0)
+
+
+def _middle(ordered: np.ndarray) -> float:
+    """The median of an array already in order."""
+    mid = ordered.size // 2
+    return float(ordered[mid] if ordered.size % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0)
+
+
+def theil_sen(
+    seconds: np.ndarray, values: np.ndarray, confidence_pct: float, bounds: bool = True
+) -> Fit | None:
     """The Theil-Sen slope (per day) through (``seconds``, ``values``), ``seconds``
-    strictly increasing, with Sen's (1968) confidence bounds from Kendall's S."""
+    strictly increasing, with Sen's (1968) confidence bounds from Kendall's S (without
+    ``bounds``, both are the slope: only the median of the pairwise slopes is found)."""
     n = values.size
     if n < 3:
         return None
@@ -76,16 +102,19 @@ def theil_sen(seconds: np.ndarray, values: np.ndarray, confidence_pct: float) ->
     i, j = _pairs(n)
     slopes = (values[j] - values[i]) / (x[j] - x[i])
     count = slopes.size
-    z = NormalDist().inv_cdf(0.5 + confidence_pct / 200.0)
-    c = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
-    lo = min(max(math.floor((count - c) / 2.0), 0), count - 1)
-    hi = min(max(math.ceil((count + c) / 2.0) - 1, 0), count - 1)
     mid = (count - 1) // 2
-    part = np.partition(slopes, sorted({lo, mid, count // 2, hi}))
+    if bounds:
+        c = _z(confidence_pct) * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+        lo = min(max(math.floor((count - c) / 2.0), 0), count - 1)
+        hi = min(max(math.ceil((count + c) / 2.0) - 1, 0), count - 1)
+        part = np.partition(slopes, sorted({lo, mid, count // 2, hi}))
+    else:
+        part = np.partition(slopes, sorted({mid, count // 2}))
     slope = float((part[mid] + part[count // 2]) / 2.0)
-    center = float(np.median(seconds))
-    level = float(np.median(values - slope * (seconds - center) / DAY_S))
-    return Fit(slope, float(part[lo]), float(part[hi]), center, level, 0.0)
+    low, high = (float(part[lo]), float(part[hi])) if bounds else (slope, slope)
+    center = _middle(seconds)
+    level = _middle(np.sort(values - slope * (seconds - center) / DAY_S))
+    return Fit(slope, low, high, center, level, 0.0)
 
 
 # -- resistance bins ---------------------------------------------------------------------
@@ -116,12 +145,16 @@ def fit_bins(
     min_h: float,
     confidence: float,
     block_s: float | None = None,
+    slope_only: bool = False,
+    slope_block_s: float | None = None,
 ) -> Fit | None:
     """The fit over the bins of the last ``window_bins`` (None: too little data).
 
     With ``block_s``, the slope's confidence bounds come from the medians of blocks of
     that length (at least three): the bins' wander is correlated over about an hour, so
-    bounds from the bins themselves would claim more certainty than the data holds.
+    bounds from the bins themselves would claim more certainty than the data holds. With
+    ``slope_only`` the bounds are not worked out (both are the slope); with
+    ``slope_block_s`` the line goes through the medians of blocks of that length.
     """
     if not bins.index.size:
         return None
@@ -129,19 +162,36 @@ def fit_bins(
     hours = recent.index.size * bin_s / 3600.0
     if hours < min_h:
         return None
-    centers = (recent.index + 0.5) * bin_s
-    fit = theil_sen(centers, recent.resistance, confidence)
+    centers, values = (recent.index + 0.5) * bin_s, recent.resistance
+    if slope_block_s is not None:
+        coarse = _blocks(centers, values, slope_block_s)
+        if coarse is not None:
+            centers, values = coarse
+    blocks = _blocks(centers, values, block_s) if block_s is not None else None
+    fit = theil_sen(centers, values, confidence, bounds=blocks is None and not slope_only)
     if fit is None:
         return None
     low, high = fit.low, fit.high
-    if block_s is not None:
-        block = np.floor(centers / block_s)
-        edges = np.flatnonzero(np.diff(block)) + 1
-        firsts, lasts = np.r_[0, edges], np.r_[edges, block.size]
-        if firsts.size >= 3:
-            x = group_medians(centers, firsts, lasts)
-            y = group_medians(recent.resistance, firsts, lasts)
-            coarse = theil_sen(x, y, confidence)
-            if coarse is not None:
-                low, high = min(coarse.low, fit.slope), max(coarse.high, fit.slope)
+    if blocks is not None:
+        coarse = theil_sen(*blocks, confidence)
+        if coarse is None:
+            return None
+        low, high = min(coarse.low, fit.slope), max(coarse.high, fit.slope)
     return Fit(fit.slope, low, high, fit.center, fit.level, hours)
+
+
+def _blocks(centers: np.ndarray, values: np.ndarray, block_s: float):
+    """(centers, values) as the medians of blocks of ``block_s`` (None: fewer than three
+    blocks, too few for bounds from them)."""
+    block = np.floor(centers / block_s)
+    edges = np.flatnonzero(np.diff(block)) + 1
+    firsts, lasts = np.r_[0, edges], np.r_[edges, block.size]
+    if firsts.size < 3:
+        return None
+    # the centers are in order: each block's median is its middle, with no sort
+    sizes = lasts - firsts
+    mid = firsts + sizes // 2
+    middle = np.where(
+        sizes % 2 == 1, centers[mid], (centers[mid - 1 + sizes % 2] + centers[mid]) / 2.0
+    )
+    return middle, group_medians(values, firsts, lasts)

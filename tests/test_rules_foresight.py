@@ -10,7 +10,7 @@ import pytest
 from adapters.simulator import get_scenario, simulate
 from rules import analyze, analyze_incremental
 from rules.columns import Columns
-from rules.trendfit import theil_sen
+from rules.trendfit import group_medians, list_median, theil_sen
 
 HOUR, DAY = 3600.0, 86400.0
 NEW_RULES = {
@@ -30,6 +30,27 @@ def test_theil_sen_finds_the_slope_of_a_line_with_an_outlier_and_brackets_it():
     assert fit.slope == pytest.approx(2.0, abs=0.05)
     assert 0 < fit.low <= fit.slope <= fit.high
     assert fit.at(x[-1]) == pytest.approx(6.0 + 2.0 * 23 / 24, abs=0.02)
+
+
+@pytest.mark.parametrize("longest", [7, 200])  # short groups sorted at once, long ones each
+def test_group_medians_equal_the_incremental_engines_list_median(longest):
+    rng = np.random.default_rng(longest)
+    for _ in range(200):
+        sizes = rng.integers(1, longest + 1, size=rng.integers(1, 20))
+        values = rng.normal(size=sizes.sum() + 3).round(1)  # ties too
+        firsts = 2 + np.r_[0, np.cumsum(sizes)[:-1]]
+        got = group_medians(values, firsts, firsts + sizes)
+        want = [list_median(values[a : a + n].tolist()) for a, n in zip(firsts, sizes, strict=True)]
+        assert got.tolist() == want
+
+
+def test_the_slope_alone_is_the_slope_of_the_fit_with_bounds():
+    rng = np.random.default_rng(4)
+    x = np.arange(96) * 900.0
+    y = 6.0 + 0.8 * x / DAY + rng.normal(0, 0.05, x.size)
+    full, alone = theil_sen(x, y, 95.0), theil_sen(x, y, 95.0, bounds=False)
+    assert alone.slope == full.slope and alone.low == alone.high == alone.slope
+    assert (alone.center, alone.level) == (full.center, full.level)
 
 
 def test_theil_sen_on_a_flat_noisy_series_is_not_positive_beyond_chance():
