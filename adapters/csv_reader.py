@@ -282,9 +282,9 @@ def _finish(columns: dict, lines: np.ndarray, report: ReadReport, gap_s: float) 
         marked = text.str.startswith(INERT_MARK)
         if marked.any():  # a text cell written inert (recording.inert_text): its own text
             text = text.mask(marked, text.str[1:])
-        events = text.to_numpy(dtype=object)
+        events = text.array  # kept a string array: no round trip through Python objects
     else:
-        events = np.full(rows, "", dtype=object)
+        events = pd.array(np.full(rows, "", dtype=object), dtype="str")
 
     keep = None
     steps = np.diff(seconds)
@@ -337,7 +337,7 @@ def _finish(columns: dict, lines: np.ndarray, report: ReadReport, gap_s: float) 
         {
             TIMESTAMP: stamps,
             **values,
-            EVENT: pd.array(events, dtype="str"),
+            EVENT: events,
             "artifact_mask": mask,
             "line": lines,
         },

@@ -31,7 +31,7 @@ from .config import RulesConfig
 from .definition import Findings, Rule, Setup, micros
 from .threshold import MEDIUM, RuleSpec, ThresholdState, fmt, judge_column
 from .timing import rule_clock
-from .windows import medians_at
+from .windows import medians_at, two_block_extremes
 
 VENOUS, FLOW, SPEED = "p_venous_mmhg", "blood_flow_lpm", "pump_speed_rpm"
 
@@ -158,23 +158,9 @@ def _spans_at(times, values, window: int, starts, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def _span_bound(times, values, window: int) -> np.ndarray:
-    """An upper bound of each row's span over (t - window, t]: such a window lies within
-    its own clock block of ``window`` and the block before, so the span of those two
-    blocks bounds it (one pass, instead of a rolling maximum and minimum)."""
-    block = times // window
-    firsts = np.r_[0, np.flatnonzero(np.diff(block)) + 1]
-    high, low = np.maximum.reduceat(values, firsts), np.minimum.reduceat(values, firsts)
-    follows = np.r_[False, block[firsts[1:]] == block[firsts[:-1]] + 1]
-    high2 = np.where(follows, np.maximum(high, np.r_[-np.inf, high[:-1]]), high)
-    low2 = np.where(follows, np.minimum(low, np.r_[np.inf, low[:-1]]), low)
-    group = np.repeat(np.arange(firsts.size), np.diff(np.r_[firsts, values.size]))
-    return (high2 - low2)[group]
-
-
 def chatter_findings(cols: Columns, setup: Setup) -> Findings:
     """drainage_chatter over a recording. Rows whose pressure span is surely calm (below
-    the clear limit by :func:`_span_bound`) are calm whatever the flow does; their value
+    the clear limit by the span of two clock blocks, :func:`two_block_extremes`) are calm whatever the flow does; their value
     is left at 0, below any episode's peak (an episode's peak is past the threshold)."""
     spec = chatter_spec(setup.config)
     window = micros(setup.config.drainage_chatter.window_s)
@@ -184,10 +170,14 @@ def chatter_findings(cols: Columns, setup: Setup) -> Findings:
     times = cols.times_us[rows]
     p = cols.clean[VENOUS][rows]
     calm = spec.clear_limits[0]
-    candidates = np.flatnonzero(_span_bound(times, p, window) >= calm)
+    high, low = two_block_extremes(times, p, window)  # bounds the span over (t - window, t]
+    candidates = np.flatnonzero(high - low >= calm)
     if not candidates.size:
         return Findings()
-    starts = np.searchsorted(times, times - window, side="right")
+    # each window's first row, where it is needed (a search over every row costs more
+    # than the whole rule on a calm recording)
+    starts = np.zeros(rows.size, dtype=np.int64)
+    starts[candidates] = np.searchsorted(times, times[candidates] - window, side="right")
     p_span = np.zeros(rows.size)
     p_span[candidates] = _spans_at(times, p, window, starts, candidates)
     if not (p_span > spec.thresholds[0]).any():

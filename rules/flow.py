@@ -38,7 +38,7 @@ from .windows import (
     TimeWindowMedian,
     medians_before,
     oldest_before,
-    rolling_max_before,
+    two_block_extremes,
     window_bounds,
 )
 
@@ -195,8 +195,10 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
     )
     rows = np.flatnonzero(usable)
     clear = min(spec.clear_limits)
+    # a median is at most the window's maximum, which is at most the two clock blocks'
+    # maximum: rows whose drop from that is clear are clear whatever the median
     with np.errstate(divide="ignore", invalid="ignore"):
-        bound = (1.0 - flow[rows] / rolling_max_before(times, flow, window)[rows]) * 100.0
+        bound = (1.0 - flow[rows] / two_block_extremes(times, flow, window)[0][rows]) * 100.0
     near = np.flatnonzero(bound >= clear - 1e-6)
     flow_ref, speed_ref = medians_before(times, window, starts, ends, rows[near], flow, speed)
     inputs = (flow[rows[near]], flow_ref, speed[rows[near]], speed_ref)

@@ -99,12 +99,10 @@ class ResistanceTrendState(_ResultRule):
         return self.cfg.low_per_day if level else None
 
     def bins(self) -> Bins:
-        rows = list(self.closed)
-        return Bins(
-            np.array([r[0] for r in rows], dtype=np.int64),
-            np.array([r[1] for r in rows]),
-            np.array([r[2] for r in rows]),
-        )
+        if not self.closed:
+            return Bins(np.empty(0, np.int64), np.empty(0), np.empty(0))
+        index, r, f = zip(*self.closed, strict=True)
+        return Bins(np.array(index, dtype=np.int64), np.array(r), np.array(f))
 
     def close(self, time: float, index: int, r: float, f: float) -> list[Transition]:
         """A bin closed at ``time``: keep it and judge the trend."""

@@ -89,6 +89,15 @@ def _middle(ordered: np.ndarray) -> float:
     return float(ordered[mid] if ordered.size % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0)
 
 
+def _order(part: np.ndarray, k: int, m: int) -> float:
+    """The ``k``-th smallest of ``part``, already partitioned at ``m``."""
+    if k == m:
+        return float(part[m])
+    if k < m:
+        return float(np.partition(part[:m], k)[k])
+    return float(np.partition(part[m + 1 :], k - m - 1)[k - m - 1])
+
+
 def theil_sen(
     seconds: np.ndarray, values: np.ndarray, confidence_pct: float, bounds: bool = True
 ) -> Fit | None:
@@ -102,16 +111,20 @@ def theil_sen(
     i, j = _pairs(n)
     slopes = (values[j] - values[i]) / (x[j] - x[i])
     count = slopes.size
-    mid = (count - 1) // 2
+    m = count // 2
+    # one partition at the middle, then the smaller sides (np.partition with several
+    # kth is several times slower than with one)
+    part = np.partition(slopes, m)
+    upper = float(part[m])
+    lower = upper if count % 2 else float(part[:m].max())
+    slope = (lower + upper) / 2.0
+    low = high = slope
     if bounds:
         c = _z(confidence_pct) * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
         lo = min(max(math.floor((count - c) / 2.0), 0), count - 1)
         hi = min(max(math.ceil((count + c) / 2.0) - 1, 0), count - 1)
-        part = np.partition(slopes, sorted({lo, mid, count // 2, hi}))
-    else:
-        part = np.partition(slopes, sorted({mid, count // 2}))
-    slope = float((part[mid] + part[count // 2]) / 2.0)
-    low, high = (float(part[lo]), float(part[hi])) if bounds else (slope, slope)
+        low = _order(part, lo, m)
+        high = _order(part, hi, m)
     center = _middle(seconds)
     level = _middle(np.sort(values - slope * (seconds - center) / DAY_S))
     return Fit(slope, low, high, center, level, 0.0)
@@ -184,8 +197,11 @@ def _blocks(centers: np.ndarray, values: np.ndarray, block_s: float):
     """(centers, values) as the medians of blocks of ``block_s`` (None: fewer than three
     blocks, too few for bounds from them)."""
     block = np.floor(centers / block_s)
-    edges = np.flatnonzero(np.diff(block)) + 1
-    firsts, lasts = np.r_[0, edges], np.r_[edges, block.size]
+    edges = np.flatnonzero(block[1:] != block[:-1]) + 1
+    if edges.size < 2:
+        return None
+    firsts = np.concatenate((np.zeros(1, np.int64), edges))
+    lasts = np.concatenate((edges, np.full(1, block.size, np.int64)))
     if firsts.size < 3:
         return None
     # the centers are in order: each block's median is its middle, with no sort

@@ -116,12 +116,21 @@ def lagged_edges(values: np.ndarray, index: np.ndarray, lag: int) -> np.ndarray:
     return guess
 
 
-def rolling_max_before(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
-    """Maximum of ``values`` over [t - window, t) at each sample (NaN-skipping)."""
-    index = pd.DatetimeIndex(np.asarray(times_us, dtype="int64").astype("datetime64[us]"))
-    series = pd.Series(np.asarray(values, dtype="float64"), index=index)
-    window = pd.Timedelta(microseconds=int(window_us))
-    return series.rolling(window, closed="left").max().to_numpy()
+def two_block_extremes(
+    times_us: np.ndarray, values: np.ndarray, window_us: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of each sample's window extremes, in one pass: a window of ``window_us``
+    that ends at the sample lies within the sample's own clock block of that length and
+    the block before, so the maximum (minimum) of those two blocks is at least (at most)
+    the window's, whichever of (t - window, t] and [t - window, t) it is. NaN-skipping."""
+    block = times_us // window_us
+    firsts = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
+    high, low = np.fmax.reduceat(values, firsts), np.fmin.reduceat(values, firsts)
+    follows = np.concatenate(([False], block[firsts[1:]] == block[firsts[:-1]] + 1))
+    high2 = np.where(follows, np.fmax(high, np.concatenate(([np.nan], high[:-1]))), high)
+    low2 = np.where(follows, np.fmin(low, np.concatenate(([np.nan], low[:-1]))), low)
+    group = np.repeat(np.arange(firsts.size), np.diff(np.append(firsts, values.size)))
+    return high2[group], low2[group]
 
 
 def rolling_median_before(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
