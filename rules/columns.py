@@ -41,6 +41,8 @@ class Columns:
         if TIMESTAMP not in data.columns:
             raise TelemetryError("The data to analyse has no timestamp column.")
         self.labs = labs
+        #: what several rules derive from the same columns, worked out once (delta_p.py)
+        self.memo: dict = {}
         seconds = epoch_seconds(data[TIMESTAMP]) if len(data) else np.empty(0)
         order = None
         if seconds.size > 1 and (np.diff(seconds) < 0).any():

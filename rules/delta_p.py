@@ -175,18 +175,30 @@ class DeltaPRiseState(ThresholdState):
 
 
 def column_delta_p(cols: Columns) -> np.ndarray:
-    """:func:`frame_delta_p` for every row: NaN where delta P may not be judged."""
+    """:func:`frame_delta_p` for every row: NaN where delta P may not be judged (worked
+    out once per recording: delta_p_rise and resistance_trend both read it)."""
+    memo = cols.memo.get("delta_p")
+    if memo is not None:
+        return memo
     good = cols.valid(DELTA_P)
     # an artifact on either side makes delta P suspect, even if the device sent it
     for side in (PRE, POST):
         good &= ~(~np.isnan(cols.raw[side]) & np.isnan(cols.clean[side]))
-    return np.where(good, cols.clean[DELTA_P], np.nan)
+    dp = cols.memo["delta_p"] = np.where(good, cols.clean[DELTA_P], np.nan)
+    dp.flags.writeable = False  # shared: nobody may change it
+    return dp
 
 
 def column_baselines(cols: Columns, setup: Setup, dp: np.ndarray | None = None):
-    """The recording's baseline segments and baselines (``baseline.baseline_segments``)."""
+    """The recording's baseline segments and baselines (``baseline.baseline_segments``),
+    worked out once per recording and settings."""
     cfg = setup.config.delta_p_rise
-    dp = column_delta_p(cols) if dp is None else dp
+    key = ("baselines", cfg)
+    if dp is None and key in cols.memo:
+        return cols.memo[key]
+    if dp is None:
+        cols.memo[key] = found = column_baselines(cols, setup, column_delta_p(cols))
+        return found
     flow = cols.clean[FLOW]
     usable = ~np.isnan(dp) & ~np.isnan(flow) & (flow > cfg.min_flow_lpm)
     return baseline_segments(
@@ -205,7 +217,7 @@ def delta_p_findings(cols: Columns, setup: Setup) -> Findings:
     """delta_p_rise over a whole recording, one baseline segment at a time."""
     spec = delta_p_spec(setup.config)
     dp, flow = column_delta_p(cols), cols.clean[FLOW]
-    segments, baselines = column_baselines(cols, setup, dp)
+    segments, baselines = column_baselines(cols, setup)
     if not segments:
         return Findings(baselines=baselines)
     # one rule clock over every segment's rows, as the incremental engine keeps it

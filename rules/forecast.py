@@ -19,6 +19,7 @@ import numpy as np
 from adapters import format_timestamp
 
 from .config import RulesConfig
+from .definition import micros
 from .lifecycle import Priority
 from .threshold import fmt
 from .trendfit import DAY_S, Bins, Fit, fit_bins
@@ -96,11 +97,19 @@ def _hours(h: float) -> str:
     return f"{h:.1f}" if h < 1.95 else f"{h:.0f}"
 
 
-def forecast_fit(bins: Bins, config: RulesConfig) -> Fit | None:
-    """The forecast's fit: the bins of the last ``fit_h``, at least ``min_fit_h`` of them."""
-    f, bin_s = config.forecast, config.resistance_trend.bin_min * 60.0
+def forecast_fit(
+    bins: Bins, config: RulesConfig, now: float, cache: dict | None = None
+) -> Fit | None:
+    """The forecast's fit at ``now``: the bins that ended in the ``fit_h`` before it, at
+    least ``min_fit_h`` of them. ``cache``: see :func:`trendfit.fit_bins`."""
+    f, bin_min = config.forecast, config.resistance_trend.bin_min
+    bin_s = bin_min * 60.0
     window = round(f.fit_h * 3600.0 / bin_s)
-    return fit_bins(bins, window, bin_s, f.min_fit_h, f.confidence_pct, f.block_min * 60.0)
+    end = micros(now) // micros(bin_s)  # the bin now falls in: the window ends before it
+    block_s = f.block_min * 60.0
+    return fit_bins(
+        bins, window, bin_s, f.min_fit_h, f.confidence_pct, block_s, end=end, cache=cache
+    )
 
 
 def forecasts_at(
@@ -109,15 +118,17 @@ def forecasts_at(
     baseline_resistance: float | None,
     config: RulesConfig,
     fit: Fit | bool | None = False,
+    cache: dict | None = None,
 ) -> list[Forecast]:
     """The forecast for the medium and the high delta P limits at ``time``, from
     ``bins`` (closed by then, since the baseline) and the baseline resistance in force.
-    ``fit``: the fit of those bins if already computed (False: compute it)."""
+    ``fit``: the fit of those bins if already computed (False: compute it, with
+    ``cache``)."""
     f, dp = config.forecast, config.delta_p_rise
     limits = ((Priority.MEDIUM, dp.medium_mmhg), (Priority.HIGH, dp.high_mmhg))
     if fit is False:  # no fit is needed before a baseline and a bin
         ready = baseline_resistance is not None and bins.index.size
-        fit = forecast_fit(bins, config) if ready else None
+        fit = forecast_fit(bins, config, time, cache) if ready else None
     flow = float(bins.flow[-1]) if bins.index.size else None
     out = []
     for priority, limit in limits:

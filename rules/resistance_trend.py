@@ -7,20 +7,24 @@ with the median flow beside it. A bin closes at the first frame at or after its 
 baseline event (an exchange, a baseline reset) discards every bin and starts again.
 
 - ``resistance_trend`` (low; CLINICAL.md, Foresight: Demarest et al. 2020): at the first
-  bin close of each clock hour, the Theil-Sen slope of the bins of the last 24 h above 1 mmHg/(L/min) per day,
+  bin close of each clock hour, the Theil-Sen slope of the bins of the 24 whole hours
+  before it (through their 15-minute medians) above 1 mmHg/(L/min) per day,
   once at least 12 h of bins were collected since the baseline; clear below the limit
   minus the hysteresis; a level holds until the next judgement; a baseline event ends it.
-- The forecast (advice, never an alarm): from the Theil-Sen fit of the bins of the last
-  12 h, when the delta P rise at the current flow (the last bin's median flow) reaches
+- The forecast (advice, never an alarm): from the Theil-Sen fit of the bins that ended
+  in the 12 h before now, when the delta P rise at the current flow (the last bin's median flow) reaches
   the medium and the high limits of ``delta_p_rise`` in force: resistance = baseline
   resistance + limit / flow. The range comes from the slope's confidence bounds (Sen
   1968), the lines pivoting at the fit's middle. Only while the slope is positive beyond
   chance (its lower bound above zero), from at least ``min_fit_h`` of bins, before the
   crossing and within ``horizon_h``; otherwise no forecast, with the reason.
 
-Both engines compute the bins from the same values in the same order (``numpy.median``)
-and hand them to the same functions, so they agree exactly; the forecast of an hour is
-made from the bins that ended by then, as the live monitor had them.
+Both engines compute the bins from the same values with the same arithmetic
+(``trendfit.group_medians``, ``trendfit.list_median``) and hand them to the same
+functions, so they agree exactly; the forecast of an hour is made from the bins that
+ended by then, as the live monitor had them. The windows end at a bin boundary (the hour,
+or now), so a whole recording's block medians are worked out once
+(``trendfit.BlockMedians``) and each window takes its whole blocks from them.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from .forecast import Forecast, forecast_fit, forecasts_at
 from .gases import _ResultRule
 from .lifecycle import Transition
 from .threshold import LOW
-from .trendfit import Bins, Fit, fit_bins, group_medians, list_median
+from .trendfit import Bins, BlockMedians, Fit, fit_bins, group_medians, list_median
 
 UNIT = "mmHg/(L/min)/day"
 
@@ -110,7 +114,13 @@ class ResistanceTrendState(_ResultRule):
         self.collected += 1
         if not self.due(index):
             return []
-        return judge_trend(self, time, self.bins(), self.collected)
+        return judge_trend(self, time, self.bins(), self.collected, self.hour_start(index))
+
+    def hour_start(self, index: int) -> int:
+        """The first bin of the clock hour of bin ``index``: the trend is judged over the
+        bins of the whole hours before it."""
+        hour_us = 3_600_000_000
+        return -(-(index * self.bin_us // hour_us * hour_us) // self.bin_us)
 
     def due(self, index: int) -> bool:
         """Whether the bin ``index`` that just closed is judged: the first to close in
@@ -162,22 +172,34 @@ class ResistanceTrendState(_ResultRule):
                 np.append(bins.resistance, list_median(self.open_r)),
                 np.append(bins.flow, list_median(self.open_f)),
             )
-        key = (int(bins.index[-1]) if bins.index.size else -1, self.collected)
+        end = micros(now) // self.bin_us  # the window slides with the clock too
+        key = (end, int(bins.index[-1]) if bins.index.size else -1, self.collected)
         if self._fit_cache is None or self._fit_cache[0] != key:
-            self._fit_cache = (key, forecast_fit(bins, self.config))
+            self._fit_cache = (key, forecast_fit(bins, self.config, now))
         base = self.collector.current.resistance
         return forecasts_at(now, bins, base, self.config, self._fit_cache[1])
 
 
-def judge_trend(state: ResistanceTrendState, time: float, bins: Bins, collected: int):
-    """Judge resistance_trend at a bin close (both engines)."""
+def judge_trend(
+    state: ResistanceTrendState,
+    time: float,
+    bins: Bins,
+    collected: int,
+    end: int,
+    cache: dict | None = None,
+):
+    """Judge resistance_trend at a bin close (both engines): the bins of the
+    ``window_h`` before bin ``end`` (the start of the clock hour)."""
     c = state.cfg
     bin_s = c.bin_min * 60.0
     if collected * bin_s < c.min_data_h * 3600.0:
         return []
     window = round(c.window_h * 3600.0 / bin_s)
     block_s = c.slope_block_min * 60.0
-    fit = fit_bins(bins, window, bin_s, 0.0, 95.0, slope_only=True, slope_block_s=block_s)
+    fit = fit_bins(
+        bins, window, bin_s, 0.0, 95.0, slope_only=True, slope_block_s=block_s, end=end,
+        cache=cache,
+    )  # fmt: skip
     if fit is None:
         return []
     old = state.life.level
@@ -245,17 +267,21 @@ def _segments(cols: Columns, setup: Setup) -> list[_Segment]:
 def trend_findings(cols: Columns, setup: Setup) -> Findings:
     state = ResistanceTrendState(setup)
     segments = _segments(cols, setup)
+    c = setup.config.resistance_trend
+    bin_s, block_s = c.bin_min * 60.0, c.slope_block_min * 60.0
     for seg in segments:
         if seg.kind:
             state.event(seg.kind, seg.start_time, [])
         b = seg.bins
+        cache = {block_s: BlockMedians.of(b, bin_s, block_s)}  # the whole stretch's blocks
         for i, row in enumerate(seg.closes.tolist()):
             if row < 0:
                 break
-            state.closed.append((int(b.index[i]), float(b.resistance[i]), float(b.flow[i])))
-            state.collected += 1
-            if state.due(int(b.index[i])):
-                judge_trend(state, float(cols.seconds[row]), state.bins(), state.collected)
+            collected, index = i + 1, int(b.index[i])
+            if state.due(index):
+                state.collected = collected
+                end = state.hour_start(index)
+                judge_trend(state, float(cols.seconds[row]), b, collected, end, cache)
     return Findings(state.track.episodes(), forecasts=hourly_forecasts(cols, setup, segments))
 
 
@@ -272,13 +298,16 @@ def hourly_forecasts(cols: Columns, setup: Setup, segments: list[_Segment]) -> l
     hours = np.arange(first, cols.seconds[-1] + 1e-6, 3600.0)
     # just before the hour: a baseline established by a frame at the hour is not yet
     bases = in_force(hours - 0.5e-6)
+    bin_s, block_s = bin_us / 1e6, setup.config.forecast.block_min * 60.0
+    caches = {id(s): {block_s: BlockMedians.of(s.bins, bin_s, block_s)} for s in segments}
     out = []
     for hour, base in zip(hours.tolist(), bases.tolist(), strict=True):
         seg = next(s for s in reversed(segments) if s.start_time < hour)
         b = seg.bins
         ended = int(np.searchsorted((b.index + 1) * bin_us, micros(hour), side="right"))
         bins = Bins(b.index[:ended], b.resistance[:ended], b.flow[:ended])
-        out += forecasts_at(hour, bins, None if base != base else base, setup.config)
+        base = None if base != base else base
+        out += forecasts_at(hour, bins, base, setup.config, cache=caches[id(seg)])
     return out
 
 

@@ -160,50 +160,94 @@ def fit_bins(
     block_s: float | None = None,
     slope_only: bool = False,
     slope_block_s: float | None = None,
+    end: int | None = None,
+    cache: dict[float, BlockMedians] | None = None,
 ) -> Fit | None:
-    """The fit over the bins of the last ``window_bins`` (None: too little data).
+    """The fit over the bins of the ``window_bins`` before bin ``end`` (by default, up to
+    and with the last bin); None: too little data.
 
     With ``block_s``, the slope's confidence bounds come from the medians of blocks of
     that length (at least three): the bins' wander is correlated over about an hour, so
     bounds from the bins themselves would claim more certainty than the data holds. With
     ``slope_only`` the bounds are not worked out (both are the slope); with
     ``slope_block_s`` the line goes through the medians of blocks of that length.
+    ``cache``: per block length, the block medians of all of ``bins`` (a whole recording),
+    used where the window holds whole blocks: the same numbers, worked out once.
     """
-    if not bins.index.size:
+    if end is None:
+        if not bins.index.size:
+            return None
+        end = int(bins.index[-1]) + 1
+    first = end - window_bins
+    lo, hi = np.searchsorted(bins.index, [first, end], side="left").tolist()
+    index, values = bins.index[lo:hi], bins.resistance[lo:hi]
+    hours = index.size * bin_s / 3600.0
+    if not index.size or hours < min_h:
         return None
-    recent = bins.since(int(bins.index[-1]) - window_bins + 1)
-    hours = recent.index.size * bin_s / 3600.0
-    if hours < min_h:
-        return None
-    centers, values = (recent.index + 0.5) * bin_s, recent.resistance
+    centers = (index + 0.5) * bin_s
+
+    def blocks(length: float):
+        start_s, end_s = first * bin_s, end * bin_s
+        if cache is not None and length in cache and start_s % length == end_s % length == 0:
+            return cache[length].between(start_s, end_s)
+        return _blocks(centers, values, length)
+
     if slope_block_s is not None:
-        coarse = _blocks(centers, values, slope_block_s)
+        coarse = blocks(slope_block_s)
         if coarse is not None:
             centers, values = coarse
-    blocks = _blocks(centers, values, block_s) if block_s is not None else None
-    fit = theil_sen(centers, values, confidence, bounds=blocks is None and not slope_only)
+            cache = None  # blocks of these blocks are not what the cache holds
+    bounds = blocks(block_s) if block_s is not None else None
+    fit = theil_sen(centers, values, confidence, bounds=bounds is None and not slope_only)
     if fit is None:
         return None
     low, high = fit.low, fit.high
-    if blocks is not None:
-        coarse = theil_sen(*blocks, confidence)
+    if bounds is not None:
+        coarse = theil_sen(*bounds, confidence)
         if coarse is None:
             return None
         low, high = min(coarse.low, fit.slope), max(coarse.high, fit.slope)
     return Fit(fit.slope, low, high, fit.center, fit.level, hours)
 
 
-def _blocks(centers: np.ndarray, values: np.ndarray, block_s: float):
-    """(centers, values) as the medians of blocks of ``block_s`` (None: fewer than three
-    blocks, too few for bounds from them)."""
+@dataclass(frozen=True, slots=True)
+class BlockMedians:
+    """The blocks of a run of bins: number (center // length), center and value medians."""
+
+    length: float
+    number: np.ndarray
+    centers: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, bins: Bins, bin_s: float, length: float) -> BlockMedians:
+        centers = (bins.index + 0.5) * bin_s
+        found = _blocks(centers, bins.resistance, length, least=1)
+        if found is None:
+            return cls(length, np.empty(0), np.empty(0), np.empty(0))
+        middle, medians = found
+        return cls(length, np.floor(middle / length), middle, medians)
+
+    def between(self, start_s: float, end_s: float):
+        """The (centers, medians) of the blocks within [start_s, end_s), as
+        :func:`_blocks` gives them for those bins (None: fewer than three)."""
+        lo, hi = np.searchsorted(self.number, [start_s / self.length, end_s / self.length])
+        if hi - lo < 3:
+            return None
+        return self.centers[lo:hi], self.values[lo:hi]
+
+
+def _blocks(centers: np.ndarray, values: np.ndarray, block_s: float, least: int = 3):
+    """(centers, values) as the medians of blocks of ``block_s`` (None: fewer than
+    ``least`` blocks; three by default, too few for bounds from them)."""
+    if not centers.size:
+        return None
     block = np.floor(centers / block_s)
     edges = np.flatnonzero(block[1:] != block[:-1]) + 1
-    if edges.size < 2:
+    if edges.size + 1 < least:
         return None
     firsts = np.concatenate((np.zeros(1, np.int64), edges))
     lasts = np.concatenate((edges, np.full(1, block.size, np.int64)))
-    if firsts.size < 3:
-        return None
     # the centers are in order: each block's median is its middle, with no sort
     sizes = lasts - firsts
     mid = firsts + sizes // 2
