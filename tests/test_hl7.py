@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import hl7
 import numpy as np
@@ -374,3 +375,14 @@ def test_without_hl7_there_is_no_link(tmp_path):
         assert not (tmp_path / "d" / "hl7").exists()
     finally:
         stop(process)
+
+
+def test_an_hl7_interval_out_of_range_is_one_sentence_and_exit_2(tmp_path):
+    from tests.test_cli import run_cli
+
+    sample = Path(__file__).resolve().parents[1] / "sample_streams" / "stable.csv"
+    done = run_cli("run", "--replay", str(sample), "--hl7", "mllp://127.0.0.1:2575",
+                   "--patient-id", "P", "--hl7-interval", "0.5", "--port", str(free_port()),
+                   "--data-dir", str(tmp_path))  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "between 1 and 3600 seconds" in done.stderr.strip().splitlines()[-1]

@@ -163,6 +163,10 @@ def test_every_bed_reports_under_its_patient_and_a_restart_repeats_nothing(
         ),
         (["--hl7", "http://127.0.0.1:2575", "--patient-id", "b=P"], "mllp://HOST:PORT"),
         (["--patient-id", "b=P"], "are for --hl7"),
+        (
+            ["--hl7", "mllp://127.0.0.1:2575", "--patient-id", "b=P", "--hl7-interval", "0"],
+            "between 1 and 3600 seconds",
+        ),
     ],
 )
 def test_an_unusable_central_hl7_setting_is_one_sentence_and_exit_2(tmp_path, args, says):

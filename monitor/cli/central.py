@@ -122,12 +122,11 @@ def _ward_links(args: argparse.Namespace):
         if args.patient_id or args.device_id:
             raise UsageError("--patient-id and --device-id are for --hl7.")
         return None
-    from monitor.hl7 import WardLinks, check_device_id, parse_url
+    from monitor.hl7 import WardLinks, check_device_id, check_interval, parse_url
     from rules import load_config
 
     parse_url(args.hl7)
-    if not 1 <= args.hl7_interval <= 3600:
-        raise UsageError("--hl7-interval must be between 1 and 3600 seconds.")
+    check_interval(args.hl7_interval)
     patients = _pairs(args.patient_id, "--patient-id")
     devices = _pairs(args.device_id, "--device-id", check_device_id)
     if not patients:

@@ -143,13 +143,12 @@ def _hl7_link(session: Session, args: argparse.Namespace):
     """The bed's HL7 link, checked and ready to start, when ``--hl7`` is given."""
     if not args.hl7:
         return None
-    from monitor.hl7 import HL7Link, Outbox, Party, check_device_id, parse_url
+    from monitor.hl7 import HL7Link, Outbox, Party, check_device_id, check_interval, parse_url
 
     parse_url(args.hl7)
     if not args.patient_id or not args.patient_id.strip():
         raise UsageError("--hl7 needs --patient-id: every message names the patient (PID-3).")
-    if not 1 <= args.hl7_interval <= 3600:
-        raise UsageError("--hl7-interval must be between 1 and 3600 seconds.")
+    check_interval(args.hl7_interval)
     party = Party(args.bed_id, args.patient_id.strip(), check_device_id(args.device_id))
     outbox = Outbox(Path(args.data_dir) / "hl7" / args.bed_id)
     link = HL7Link(session, args.hl7, outbox, party, interval_s=args.hl7_interval)

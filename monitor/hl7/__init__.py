@@ -9,7 +9,14 @@ ACM alarms (ORU^R40) over MLLP, each acknowledged, from an on-disk outbox.
 - ``ward``: a central station's links, one per bed it holds from the bus.
 """
 
-from monitor.hl7.bed import BedView, LinkError, LinkStatus, check_device_id, parse_url
+from monitor.hl7.bed import (
+    BedView,
+    LinkError,
+    LinkStatus,
+    check_device_id,
+    check_interval,
+    parse_url,
+)
 from monitor.hl7.link import HL7_ALARM, HL7Link
 from monitor.hl7.messages import (
     AlarmEvent,
@@ -35,6 +42,7 @@ __all__ = [
     "WardLinks",
     "alarm_message",
     "check_device_id",
+    "check_interval",
     "observation_message",
     "parse_url",
     "read_ack",

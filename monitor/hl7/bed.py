@@ -2,8 +2,8 @@
 
 :class:`BedView` is a bedside session (:meth:`BedView.of_session`) or a bed a central
 station holds from the bus; :class:`LinkStatus` is the link's state for the page's
-header and ``/api/status``; :func:`parse_url` and :func:`check_device_id` check the
-command line's ``--hl7`` and ``--device-id``.
+header and ``/api/status``; :func:`parse_url`, :func:`check_device_id` and :func:`check_interval` check the
+command line's ``--hl7``, ``--device-id`` and ``--hl7-interval``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ def check_device_id(device_id: str) -> str:
     if len(text) != 16 or any(c not in "0123456789ABCDEF" for c in text):
         raise LinkError(f"--device-id must be an EUI-64: 16 hexadecimal digits, not {device_id!r}.")
     return text
+
+
+def check_interval(seconds: float) -> float:
+    if not 1 <= seconds <= 3600:
+        raise LinkError("--hl7-interval must be between 1 and 3600 seconds.")
+    return seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
