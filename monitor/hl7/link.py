@@ -179,7 +179,7 @@ class HL7Link:
         return queued
 
     def _set_feed_error(self, exc: Exception | None) -> None:
-        error = None if exc is None else f"{type(exc).__name__}: {exc}"
+        error = None if exc is None else f"{type(exc).__name__}: {exc}"[:160]  # shown on the page
         with self._lock:
             changed, self._feed_error = error != self._feed_error, error
         if changed:
