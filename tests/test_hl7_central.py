@@ -78,8 +78,11 @@ class Ward:
         self.processes.append(self.central)
         wait_for_http(f"http://127.0.0.1:{self.port}/api/central", process=self.central)
 
+    def central_status(self) -> dict:
+        return get(f"http://127.0.0.1:{self.port}/api/central")
+
     def links(self) -> dict:
-        return get(f"http://127.0.0.1:{self.port}/api/central")["links"]["hl7"]
+        return self.central_status()["links"]["hl7"]
 
     def stop(self) -> None:
         for process in self.processes:
@@ -114,12 +117,15 @@ def test_every_bed_reports_under_its_patient_and_a_restart_repeats_nothing(
             timeout=30_000,
         )
         sent = list(receiver.accepted)
+        frames = ward.central_status()["frames"]
 
         os.kill(ward.central.pid, signal.SIGKILL)  # the central dies and comes back
         ward.central.wait(timeout=10)
         ward.start_central()
         wait_until(lambda: set(ward.links()) == {"bed-1", "bed-2", "bed-3"}, what="relinked")
-        time.sleep(5)  # the station has read the stream again by now
+        wait_until(lambda: ward.central_status()["frames"] == frames,
+                   what="every frame read from the stream again")  # fmt: skip
+        time.sleep(3)  # a dozen feeder polls over the rebuilt buffers
         assert receiver.accepted == sent  # nothing sent twice
     finally:
         ward.stop()
