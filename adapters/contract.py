@@ -161,7 +161,12 @@ def clean_column(raw: np.ndarray, name: str, mask: np.ndarray | None = None) -> 
     good = (values >= low) & (values <= high)
     if mask is not None and len(mask):
         good &= (np.asarray(mask) >> bit) & 1 == 0
-    return values if good.all() else np.where(good, values, np.nan)
+    kept = np.count_nonzero(good)
+    # NaN is never good: when every value that is not good is NaN already (a channel
+    # with gaps, or one this recording does not have), the column is clean as it is
+    if kept == values.size or kept + np.count_nonzero(np.isnan(values)) == values.size:
+        return values
+    return np.where(good, values, np.nan)
 
 
 def artifact_column(raw: np.ndarray, name: str) -> np.ndarray:

@@ -28,7 +28,14 @@ from .contract import (
     epoch_seconds,
 )
 from .csv_rows import EARLIEST_US, LATEST_US, numbers, split_rows, timestamps
-from .csv_text import detect_decimal, detect_delimiter, header_cells, split_header, text_bytes
+from .csv_text import (
+    count_bytes,
+    detect_decimal,
+    detect_delimiter,
+    header_cells,
+    split_header,
+    text_bytes,
+)
 from .errors import MAX_MESSAGE, TelemetryError, shown_header
 from .profiles import CANONICAL, ColumnProfile, detect_profile, get_profile
 from .read_report import Gap, ReadReport
@@ -234,7 +241,7 @@ def _line_numbers(raw: bytes, body_start: int, header_line: int, rows: int) -> n
     None when the lines that hold something are not as many as the rows read (a line
     arrow took for blank, such as a lone byte order mark): the careful read decides.
     """
-    physical = raw.count(b"\n", body_start) + (0 if raw.endswith(b"\n") else 1)
+    physical = count_bytes(raw, (10,), start=body_start)[0] + (0 if raw.endswith(b"\n") else 1)
     if physical == rows:  # no blank lines: rows are consecutive lines
         return np.arange(header_line + 1, header_line + 1 + rows, dtype="int64")
     body = raw[body_start:]

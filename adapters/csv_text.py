@@ -13,18 +13,43 @@ import codecs
 import csv
 import re
 
+import numpy as np
+
 from .errors import TelemetryError, quoted
 
 #: Bytes that never appear in text: C0 controls but tab, LF, CR; and DEL.
 _CONTROL = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
-_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL)
 _CONTROL_RE = re.compile(b"[" + re.escape(_CONTROL) + b"]")
-_LONE_CR = re.compile(rb"\r(?!\n)")
 _DECIMAL_COMMA = re.compile(rb"\d,\d")
 #: A file with more control bytes than this share (and more than a few) is binary.
 _BINARY_SHARE = 0.01
 _BINARY_MIN = 8
 _DELIMITERS = ",\t;|"
+
+
+#: Bytes counted at a time by :func:`count_bytes`: its scratch stays small beside a long
+#: recording, and each part is one vector pass per byte value (not a byte-by-byte loop).
+_PART = 1 << 22
+
+
+def count_bytes(raw: bytes, values: tuple[int, ...], below: int | None = None, start: int = 0):
+    """How many bytes of ``raw[start:]`` equal each of ``values`` (a list in their
+    order), and, if ``below`` is given, how many are less than it (one more, at the end)."""
+    data = np.frombuffer(raw, dtype=np.uint8)[start:]
+    counts = [0] * (len(values) + (below is not None))
+    for at in range(0, data.size, _PART):
+        part = data[at : at + _PART]
+        for i, value in enumerate(values):
+            counts[i] += int(np.count_nonzero(part == value))
+        if below is not None:
+            counts[-1] += int(np.count_nonzero(part < below))
+    return counts
+
+
+def _control_count(raw: bytes) -> tuple[int, int]:
+    """The control bytes (see ``_CONTROL``) in ``raw``, and its CR bytes."""
+    tab, lf, cr, delete, low = count_bytes(raw, (9, 10, 13, 127), below=32)
+    return low - tab - lf - cr + delete, cr
 
 
 def _first_line_with(raw: bytes, pattern: re.Pattern) -> int:
@@ -62,7 +87,7 @@ def text_bytes(raw: bytes, source: str, warnings: list[str]) -> bytes:
             f"{source}: looks like UTF-16 text without a byte order mark (unknown encoding); "
             "save it as UTF-8, or as UTF-16 with its byte order mark."
         )
-    control = len(raw.translate(None, _NOT_CONTROL))
+    control, cr = _control_count(raw)
     if control:
         if control >= _BINARY_MIN and control > _BINARY_SHARE * len(raw):
             line = _first_line_with(raw, _CONTROL_RE)
@@ -76,7 +101,8 @@ def text_bytes(raw: bytes, source: str, warnings: list[str]) -> bytes:
             f"{control} control character(s) (first on line {line}) were replaced by '?'; "
             "numbers containing one are rejected"
         )
-    if _LONE_CR.search(raw):
+    # a CR not followed by LF: more CRs than CRLF pairs (each pair holds exactly one CR)
+    if cr and raw.count(b"\r") > raw.count(b"\r\n"):
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return raw
 

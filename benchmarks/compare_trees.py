@@ -3,9 +3,13 @@
 For before/after figures on a noisy machine: each round runs a fresh process that only
 does ``pandas.read_csv(FILE, engine="pyarrow")``, then ``python -m monitor.cli analyze
 FILE --format json`` in each tree (its own code first on the path), after one untimed
-warm-up round; it prints the best and the median of each and their ratios to the read.
+warm-up round; it prints the best and the median of each and their ratios to the read,
+in wall time and in CPU time (user + system, the child's own), and the median count of
+minor page faults (on a virtual machine a fault can cost 5-15 µs, and the count is
+repeatable where the times are not).
 
     .venv/bin/python benchmarks/compare_trees.py OLD_TREE NEW_TREE FILE.csv [--rounds 15]
+        [--also TREE ...]
 
 (``git worktree add /tmp/old <commit>`` makes OLD_TREE; ``bench_rules.py`` writes a 7-day
 recording, or ``ecmo-monitor simulate acute_oxygenator_clot --duration 168 --out F``.)
@@ -23,12 +27,25 @@ import time
 from pathlib import Path
 
 
+def run(command: list[str], cwd: Path | None, env: dict) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system) and minor page faults of one child process."""
+    began = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed (status {status})")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_minflt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
     parser.add_argument("recording", type=Path)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--also", type=Path, action="append", default=[],
+                        help="another tree to run in each round")  # fmt: skip
     args = parser.parse_args()
     path = str(args.recording.resolve())
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -39,31 +56,35 @@ def main() -> None:
                        "engine='pyarrow')"], None),
         f"before ({args.old})": (analyze, args.old.resolve()),
         f"after ({args.new})": (analyze, args.new.resolve()),
+        **{f"also ({tree})": (analyze, tree.resolve()) for tree in args.also},
     }  # fmt: skip
-    times: dict[str, list[float]] = {name: [] for name in commands}
+    spent: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
     for round_ in range(args.rounds + 1):
         for name, (command, tree) in commands.items():
             run_env = dict(env)
             if tree is not None:
                 run_env["PYTHONPATH"] = str(tree)
-            began = time.perf_counter()
-            subprocess.run(
-                command, cwd=tree or Path.cwd(), env=run_env, check=True,
-                stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+            figures = run(command, tree or Path.cwd(), run_env)
             if round_:
-                times[name].append(time.perf_counter() - began)
-    read = times["bare read"]
-    for name, spent in times.items():
-        best, median = min(spent), statistics.median(spent)
-        ratio = (
-            f" (ratio {best / min(read):.2f} best, {median / statistics.median(read):.2f} median)"
-        )
-        print(
-            f"{name}: best {best:.2f} s, median {median:.2f} s" + ("" if spent is read else ratio)
-        )
+                spent[name].append(figures)
+    read = spent["bare read"]
+    floor = {k: (min(f[k] for f in read), statistics.median(f[k] for f in read)) for k in (0, 1)}
+    for name, figures in spent.items():
+        parts = []
+        for k, label in ((0, "wall"), (1, "CPU")):
+            values = [f[k] for f in figures]
+            best, median = min(values), statistics.median(values)
+            ratio = (
+                ""
+                if figures is read
+                else f" (ratio {best / floor[k][0]:.2f} best, {median / floor[k][1]:.2f} median)"
+            )
+            parts.append(f"{label} best {best:.2f} s, median {median:.2f} s{ratio}")
+        faults = statistics.median(f[2] for f in figures)
+        print(f"{name}: " + "; ".join(parts) + f"; {faults:,.0f} minor faults")
+    also = "".join(f" --also {tree}" for tree in args.also)
     print(f"reproduce: .venv/bin/python benchmarks/compare_trees.py {args.old} {args.new} "
-          f"{args.recording} --rounds {args.rounds}")  # fmt: skip
+          f"{args.recording} --rounds {args.rounds}{also}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -143,14 +143,21 @@ def _window_votes(
     index = np.flatnonzero(member)
     if index.size == 0:
         return index, index, index, index
-    first = np.empty(index.size, dtype=bool)
-    first[0] = True
-    np.not_equal(index[1:], index[:-1] + 1, out=first[1:])
-    run_start = index[np.maximum.accumulate(np.where(first, np.arange(index.size), 0))]
-    first_in_window = edges[index] if edges is not None else lagged_edges(clock, index, delay)
-    window_start = np.maximum(run_start, first_in_window)
-    hits = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
-    votes = hits[index + 1] - hits[window_start]
+    # the runs' first and last members, found on the boolean arrays (a week of samples
+    # makes every index-sized temporary 5 MB), then each member's run start repeated
+    begins = member.copy()
+    begins[1:] &= ~member[:-1]
+    finals = member.copy()
+    finals[:-1] &= ~member[1:]
+    firsts = np.flatnonzero(begins)
+    run_start = np.repeat(firsts, np.flatnonzero(finals) + 1 - firsts)
+    window_start = edges[index] if edges is not None else lagged_edges(clock, index, delay)
+    np.maximum(window_start, run_start, out=window_start)
+    hits = np.empty(clock.size + 1, dtype=np.int32 if clock.size < 2**31 else np.int64)
+    hits[0] = 0
+    np.cumsum(hit, out=hits[1:])
+    votes = hits[index + 1]
+    votes -= hits[window_start]
     return index, run_start, window_start, votes
 
 
@@ -209,9 +216,15 @@ def debounce(
     switch = np.full(n, -1, dtype=np.int8)
     switch[rises] = 1
     switch[falls] = 0
-    last = np.where(switch >= 0, np.arange(n), -1)
-    np.maximum.accumulate(last, out=last)
-    return (last >= 0) & (switch[np.maximum(last, 0)] == 1)
+    # the level holds between switches: keep the switches that change it (they alternate,
+    # the first an activation), then +1 where it comes on and -1 where it goes off, summed
+    at = np.flatnonzero(switch >= 0)
+    to = switch[at]
+    changes = at[to != np.concatenate(([0], to[:-1]))]
+    step = np.zeros(n, dtype=np.int8)
+    step[changes[0::2]] = 1
+    step[changes[1::2]] = -1
+    return np.cumsum(step, dtype=np.int8).view(bool)
 
 
 def engaged(
@@ -232,6 +245,9 @@ def engaged(
 
 def rule_clock(times_us: np.ndarray, freeze_after_us: int) -> np.ndarray:
     """Per-rule clock over its valid samples: time advances unless the step is a gap."""
-    steps = np.diff(times_us, prepend=times_us[:1])
-    steps[(steps < 0) | (steps > freeze_after_us)] = 0
-    return np.cumsum(steps)
+    steps = np.empty(times_us.size, dtype=np.int64)
+    if times_us.size:
+        steps[0] = 0
+        np.subtract(times_us[1:], times_us[:-1], out=steps[1:])
+        steps[(steps < 0) | (steps > freeze_after_us)] = 0
+    return np.cumsum(steps, out=steps)

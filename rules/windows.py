@@ -93,6 +93,8 @@ def lagged_edges(values: np.ndarray, index: np.ndarray, lag: int) -> np.ndarray:
     if step <= 0:
         return np.searchsorted(values, values[index] - lag, side="left")
     back = lag // step
+    # (one scratch array of differences or gathered times, written in place: a week of
+    # samples makes every temporary 5 MB)
     if index.size == n and back < n:  # every sample (index is 0..n-1): no gathers
         guess = np.arange(-back, n - back)
         np.maximum(guess, 0, out=guess)
@@ -100,17 +102,23 @@ def lagged_edges(values: np.ndarray, index: np.ndarray, lag: int) -> np.ndarray:
         # sample before the guess (if any) is < values[i] - lag
         wrong = np.empty(n, dtype=bool)
         np.greater(values[:back] - values[0], lag, out=wrong[:back])
-        np.greater(values[back:] - values[: n - back], lag, out=wrong[back:])
+        scratch = np.subtract(values[back:], values[: n - back])
+        np.greater(scratch, lag, out=wrong[back:])
         if back + 1 < n:
-            wrong[back + 1 :] |= values[back + 1 :] - values[: n - back - 1] <= lag
+            late = np.subtract(values[back + 1 :], values[: n - back - 1], out=scratch[1:])
+            wrong[back + 1 :] |= late <= lag
         if wrong.any():
             where = np.flatnonzero(wrong)
             guess[where] = np.searchsorted(values, values[where] - lag, side="left")
         return guess
-    edge = values[index] - lag
-    guess = np.maximum(index - back, 0)
-    before = np.maximum(guess - 1, 0)
-    wrong = (values[guess] < edge) | ((guess > 0) & (values[before] >= edge))
+    edge = values[index]
+    edge -= lag
+    guess = index - back
+    np.maximum(guess, 0, out=guess)
+    wrong = values[guess] < edge
+    before = guess - 1
+    np.maximum(before, 0, out=before)
+    wrong |= (guess > 0) & (values[before] >= edge)
     if wrong.any():
         guess[wrong] = np.searchsorted(values, edge[wrong], side="left")
     return guess

@@ -44,6 +44,17 @@ def test_group_medians_equal_the_incremental_engines_list_median(longest):
         assert got.tolist() == want
 
 
+@pytest.mark.parametrize("size", [300, 299])  # full bins of an even and an odd count
+def test_group_medians_of_many_full_bins_equal_the_incremental_engines_list_median(size):
+    rng = np.random.default_rng(size)
+    sizes = np.where(rng.random(60) < 0.8, size, rng.integers(65, 400, size=60))
+    values = rng.normal(size=sizes.sum()).round(2)  # ties too
+    firsts = np.r_[0, np.cumsum(sizes)[:-1]]
+    got = group_medians(values, firsts, firsts + sizes)
+    want = [list_median(values[a : a + n].tolist()) for a, n in zip(firsts, sizes, strict=True)]
+    assert got.tolist() == want
+
+
 def test_the_slope_alone_is_the_slope_of_the_fit_with_bounds():
     rng = np.random.default_rng(4)
     x = np.arange(96) * 900.0
