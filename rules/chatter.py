@@ -29,7 +29,7 @@ import pandas as pd
 from .columns import Columns
 from .config import RulesConfig
 from .definition import Findings, Rule, Setup, micros
-from .threshold import MEDIUM, RuleSpec, ThresholdState, fmt, judge_column
+from .threshold import MEDIUM, RowInput, RuleSpec, ThresholdState, fmt, judge_column
 from .timing import rule_clock
 from .windows import medians_at, two_block_extremes
 
@@ -198,11 +198,7 @@ def chatter_findings(cols: Columns, setup: Setup) -> Findings:
     )
     on, off = np.zeros(rows.size, dtype=bool), np.ones(rows.size, dtype=bool)
     on[near], off[near] = near_ons[0], near_offs[0]
-    inputs = [p_span]
-    for part in (f_span, f_med, s_med):
-        column = np.full(rows.size, np.nan)
-        column[near] = part
-        inputs.append(column)
+    inputs = [p_span, *(RowInput(near, part) for part in (f_span, f_med, s_med))]
     clock = rule_clock(times, setup.freeze_us)
     return Findings(
         judge_column(spec, cols, setup, rows, p_span, [on], [off], tuple(inputs), clock, None)

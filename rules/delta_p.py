@@ -25,7 +25,15 @@ from .columns import Columns
 from .config import RulesConfig
 from .definition import Findings, Rule, Setup, micros
 from .lifecycle import Priority, Transition
-from .threshold import HIGH, MEDIUM, RuleSpec, ThresholdState, fmt, judge_column
+from .threshold import (
+    HIGH,
+    MEDIUM,
+    RuleSpec,
+    ThresholdState,
+    constant_input,
+    fmt,
+    judge_column,
+)
 from .timing import rule_clock
 
 PRE, POST, DELTA_P, FLOW = "p_pre_oxy_mmhg", "p_post_oxy_mmhg", "delta_p_mmhg", "blood_flow_lpm"
@@ -228,9 +236,10 @@ def delta_p_findings(cols: Columns, setup: Setup) -> Findings:
         rows = seg.rows
         part = clock[offset : offset + rows.size]
         offset += rows.size
-        rise = delta_p_rise(dp[rows], flow[rows], seg.resistance)
+        seg_dp, seg_flow = dp[rows], flow[rows]
+        rise = delta_p_rise(seg_dp, seg_flow, seg.resistance)
         ons, offs = spec.conditions(rise)
-        inputs = (dp[rows], flow[rows], np.full(rows.size, seg.resistance))
+        inputs = (seg_dp, seg_flow, constant_input(seg.resistance))
         episodes += judge_column(
             spec, cols, setup, rows, rise, ons, offs, inputs, part, seg.end_time
         )

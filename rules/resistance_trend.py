@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,7 +46,15 @@ from .forecast import Forecast, forecast_fit, forecasts_at
 from .gases import _ResultRule
 from .lifecycle import Transition
 from .threshold import LOW
-from .trendfit import Bins, BlockMedians, Fit, fit_bins, group_medians, list_median
+from .trendfit import (
+    Bins,
+    BlockMedians,
+    Fit,
+    fit_bins,
+    group_medians,
+    list_median,
+    list_median_of,
+)
 
 UNIT = "mmHg/(L/min)/day"
 
@@ -218,12 +226,25 @@ def judge_trend(
 
 @dataclass(frozen=True, slots=True)
 class _Segment:
-    """One baseline's stretch of the recording: its bins and the row each closed at."""
+    """One baseline's stretch of the recording: its bins and the row each closed at.
+
+    A bin's median flow is read by the forecast only as the last bin of its window (a
+    few hundred bins of a week's thousands), so it is worked out when first asked for
+    (:meth:`flow_of`): NaN in ``bins.flow`` until then (a usable flow is positive)."""
 
     bins: Bins
     closes: np.ndarray  # the row at which each bin closed (-1: never, discarded)
     start_time: float  # of the baseline event that began it (-inf: the start)
     kind: str | None  # that event
+    flows: np.ndarray = field(default_factory=lambda: np.empty(0))  # usable, bin by bin
+    firsts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # in flows
+
+    def flow_of(self, i: int) -> None:
+        """Work out the median flow of bin ``i`` into ``bins.flow``, if not yet done."""
+        flow = self.bins.flow
+        if flow[i] != flow[i]:
+            last = self.firsts[i + 1] if i + 1 < self.firsts.size else self.flows.size
+            flow[i] = list_median_of(self.flows[self.firsts[i] : last])
 
 
 _NO_BINS = Bins(np.empty(0, np.int64), np.empty(0), np.empty(0))
@@ -252,15 +273,11 @@ def _segments(cols: Columns, setup: Setup) -> list[_Segment]:
         k = cols.times_us[rows] // bin_us
         edges = np.flatnonzero(np.diff(k)) + 1
         firsts, lasts = np.r_[0, edges], np.r_[edges, rows.size]
-        r, f = dp[rows] / flow[rows], flow[rows]
-        index = k[np.r_[0, edges]]
-        bins = Bins(
-            index,
-            group_medians(r, firsts, lasts),
-            group_medians(f, firsts, lasts),
-        )
+        f = flow[rows]
+        index = k[firsts]
+        bins = Bins(index, group_medians(dp[rows] / f, firsts, lasts), np.full(index.size, np.nan))
         closes = start + np.searchsorted(cols.times_us[start:stop], (index + 1) * bin_us)
-        out.append(_Segment(bins, np.where(closes < stop, closes, -1), began, kind))
+        out.append(_Segment(bins, np.where(closes < stop, closes, -1), began, kind, f, firsts))
     return out
 
 
@@ -305,6 +322,8 @@ def hourly_forecasts(cols: Columns, setup: Setup, segments: list[_Segment]) -> l
         seg = next(s for s in reversed(segments) if s.start_time < hour)
         b = seg.bins
         ended = int(np.searchsorted((b.index + 1) * bin_us, micros(hour), side="right"))
+        if ended:
+            seg.flow_of(ended - 1)  # the current flow of the forecast
         bins = Bins(b.index[:ended], b.resistance[:ended], b.flow[:ended])
         base = None if base != base else base
         out += forecasts_at(hour, bins, base, setup.config, cache=caches[id(seg)])

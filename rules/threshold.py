@@ -252,6 +252,27 @@ class ChannelState(ThresholdState):
             self.judge(t, t_us, value, ons, offs, (value,), None, out)
 
 
+class RowInput:
+    """A describe input of :func:`judge_column` known at some judged rows only (``rows``,
+    ascending, with ``values``) and ``fill`` at the others: the few rows an episode's
+    message is read at need no column as long as the recording."""
+
+    __slots__ = ("fill", "rows", "values")
+
+    def __init__(self, rows: np.ndarray, values: np.ndarray, fill: float = math.nan) -> None:
+        self.rows, self.values, self.fill = rows, values, fill
+
+    def __getitem__(self, row: int) -> float:
+        k = int(np.searchsorted(self.rows, row))
+        known = k < self.rows.size and self.rows[k] == row
+        return float(self.values[k]) if known else self.fill
+
+
+def constant_input(value: float) -> RowInput:
+    """A describe input that is ``value`` at every judged row."""
+    return RowInput(np.empty(0, dtype=np.int64), np.empty(0), value)
+
+
 def judge_column(
     spec: RuleSpec,
     cols: Columns,
@@ -260,13 +281,14 @@ def judge_column(
     values: np.ndarray,
     ons,
     offs,
-    inputs: tuple[np.ndarray, ...],
+    inputs: tuple[np.ndarray | RowInput, ...],
     clock: np.ndarray,
     end_time: float | None,
 ) -> list[Episode]:
     """Episodes of one rule over its valid ``rows`` (one baseline segment at most).
 
-    ``values`` and ``inputs`` are per judged row, ``clock`` the rule clock over them;
+    ``values`` and ``inputs`` are per judged row (an input as an array, or a
+    :class:`RowInput`), ``clock`` the rule clock over them;
     ``end_time`` ends what is still active at the last row (an event), else None.
     """
     if rows.size == 0:

@@ -51,6 +51,13 @@ def list_median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def list_median_of(values: np.ndarray) -> float:
+    """:func:`list_median` of an array (sorted, the mean of the middle two)."""
+    ordered = np.sort(values)
+    mid = ordered.size // 2
+    return float(ordered[mid] if ordered.size % 2 else (ordered[mid - 1] + ordered[mid]) / 2)
+
+
 def group_medians(values: np.ndarray, firsts: np.ndarray, lasts: np.ndarray) -> np.ndarray:
     """The median of each group ``values[first:last]`` (none empty; the groups one after
     another, together ``values[firsts[0]:lasts[-1]]``), with the arithmetic of
@@ -115,6 +122,37 @@ def _order(part: np.ndarray, k: int, m: int) -> float:
     return float(np.partition(part[m + 1 :], k - m - 1)[k - m - 1])
 
 
+#: Pairwise slopes from which the median is looked for in a bracket (fewer: one partition).
+_BRACKET_FROM = 2000
+#: Slopes sampled to place the bracket, and its half-width in the sample's ranks as a
+#: multiple of the square root of the sample (about six standard errors of the median).
+_BRACKET_SAMPLE = 512
+_BRACKET_WIDTH = 3.0
+
+
+def _middle_in_bracket(slopes: np.ndarray, m: int) -> tuple[float, float] | None:
+    """The ``m - 1``-th and ``m``-th smallest of ``slopes`` (0-based; for an odd count
+    both the ``m``-th), the same numbers a partition at ``m`` gives, found among the
+    slopes between two quantiles of a sample of them; None where the bracket missed
+    (or there are too few slopes for one to pay)."""
+    count = slopes.size
+    if count < _BRACKET_FROM:
+        return None
+    sample = slopes[:: count // _BRACKET_SAMPLE]
+    k = sample.size
+    rank, width = k * m / count, _BRACKET_WIDTH * math.sqrt(k)
+    lo, hi = max(int(rank - width), 0), min(int(rank + width) + 1, k - 1)
+    part = np.partition(sample, (lo, hi))
+    a, b = part[lo], part[hi]
+    below = int(np.count_nonzero(slopes < a))
+    inside = slopes[(slopes >= a) & (slopes <= b)]
+    first = m - 1 - below if count % 2 == 0 else m - below  # rank of the lower one inside
+    if first < 0 or m - below >= inside.size:
+        return None
+    inside.partition((first, m - below))
+    return float(inside[first]), float(inside[m - below])
+
+
 def theil_sen(
     seconds: np.ndarray, values: np.ndarray, confidence_pct: float, bounds: bool = True
 ) -> Fit | None:
@@ -129,11 +167,15 @@ def theil_sen(
     slopes = (values[j] - values[i]) / (x[j] - x[i])
     count = slopes.size
     m = count // 2
-    # one partition at the middle, then the smaller sides (np.partition with several
-    # kth is several times slower than with one)
-    part = np.partition(slopes, m)
-    upper = float(part[m])
-    lower = upper if count % 2 else float(part[:m].max())
+    middle = None if bounds else _middle_in_bracket(slopes, m)
+    if middle is None:
+        # one partition at the middle, then the smaller sides (np.partition with several
+        # kth is several times slower than with one)
+        part = np.partition(slopes, m)
+        upper = float(part[m])
+        lower = upper if count % 2 else float(part[:m].max())
+    else:
+        lower, upper = middle
     slope = (lower + upper) / 2.0
     low = high = slope
     if bounds:

@@ -137,8 +137,8 @@ def two_block_extremes(
     follows = np.concatenate(([False], block[firsts[1:]] == block[firsts[:-1]] + 1))
     high2 = np.where(follows, np.fmax(high, np.concatenate(([np.nan], high[:-1]))), high)
     low2 = np.where(follows, np.fmin(low, np.concatenate(([np.nan], low[:-1]))), low)
-    group = np.repeat(np.arange(firsts.size), np.diff(np.append(firsts, values.size)))
-    return high2[group], low2[group]
+    sizes = np.diff(np.append(firsts, values.size))
+    return np.repeat(high2, sizes), np.repeat(low2, sizes)
 
 
 def rolling_median_before(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:

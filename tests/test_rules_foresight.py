@@ -145,3 +145,19 @@ def test_a_forecast_reads_as_the_page_shows_it():
     projected = shown.projection(np.array([shown.time, shown.eta]))
     rise_at_eta = projected[1] - shown.baseline_resistance * shown.flow_lpm
     assert rise_at_eta == pytest.approx(shown.limit_mmhg, abs=1e-6)
+
+
+@pytest.mark.parametrize("n", [64, 65, 96, 144, 150])  # pair counts below and above the bracket
+def test_the_slope_from_a_bracket_is_the_median_of_every_pairwise_slope(n):
+    rng = np.random.default_rng(n)
+    for trial in range(40):
+        x = np.sort(rng.choice(np.arange(4 * n), size=n, replace=False)) * 300.0
+        noise = rng.normal(0, 0.05 * (1 + trial % 3), n)
+        if trial % 4 == 0:
+            noise = noise.round(1)  # ties
+        y = 6.0 + (trial % 5 - 2) * 0.4 * x / DAY + noise
+        i, j = np.triu_indices(n, 1)
+        ordered = np.sort((y[j] - y[i]) / (x[j] / DAY - x[i] / DAY))
+        mid = ordered.size // 2
+        want = ordered[mid] if ordered.size % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
+        assert theil_sen(x, y, 95.0, bounds=False).slope == want
