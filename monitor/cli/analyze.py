@@ -7,12 +7,7 @@ import sys
 from pathlib import Path
 
 from monitor.cli.common import UsageError
-from monitor.reports import (
-    folder_command,
-    read_acknowledgements,
-    render,
-    run_analysis,
-)
+from monitor.reports import read_acknowledgements, render, run_analysis
 
 
 def command(args: argparse.Namespace) -> int:
@@ -20,6 +15,8 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError("--weight must be between 1 and 300 kg.")
     status = 0
     if Path(args.file).is_dir():
+        from monitor.reports import folder_command  # a folder's summary: only for a folder
+
         text, status = folder_command(args)
     else:
         result = run_analysis(

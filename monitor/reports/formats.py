@@ -17,7 +17,6 @@ import pandas as pd
 
 from adapters import format_timestamp, inert_text
 from monitor.reports.analysis import SessionAnalysis
-from monitor.reports.html import build_report
 from rules import Analysis, match_acknowledgements
 
 
@@ -125,4 +124,6 @@ def render(result: SessionAnalysis, fmt: str, acknowledgements: Iterable | None 
         return json.dumps(to_json(result), indent=2) + "\n"
     if fmt == "csv":
         return to_csv(result, acknowledgements)
+    from monitor.reports.html import build_report  # plotly's figure code: only for HTML
+
     return build_report(result, acknowledgements)
