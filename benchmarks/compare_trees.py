@@ -3,7 +3,7 @@
 For before/after figures on a noisy machine: each round runs a fresh process that only
 does ``pandas.read_csv(FILE, engine="pyarrow")``, then ``python -m monitor.cli analyze
 FILE --format json`` in each tree (its own code first on the path), after one untimed
-warm-up round; it prints the best and the median of each and their ratios to the read,
+warm-up round, in an order shuffled each round; it prints the best and the median of each and their ratios to the read,
 in wall time and in CPU time (user + system, the child's own), and the median count of
 minor page faults (on a virtual machine a fault can cost 5-15 µs, and the count is
 repeatable where the times are not).
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -59,8 +60,10 @@ def main() -> None:
         **{f"also ({tree})": (analyze, tree.resolve()) for tree in args.also},
     }  # fmt: skip
     spent: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
+    order = random.Random(12)  # each round in its own order: no tree always runs after another
     for round_ in range(args.rounds + 1):
-        for name, (command, tree) in commands.items():
+        for name in order.sample(list(commands), len(commands)):
+            command, tree = commands[name]
             run_env = dict(env)
             if tree is not None:
                 run_env["PYTHONPATH"] = str(tree)

@@ -33,6 +33,7 @@ timers are frozen while data is missing, and missing data never clears an alert.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -126,39 +127,47 @@ class LevelTimer:
         self.active = False
 
 
-def _window_votes(
+#: Rows looked at a time by the whole-array timers: each temporary of a part is a few
+#: hundred kB, which the allocator hands out again for the next part, where one as long
+#: as a week of samples (5 MB) would be fresh memory each time.
+_PART_ROWS = 1 << 15
+
+
+def _window_parts(
     clock: np.ndarray,
     member: np.ndarray,
     hit: np.ndarray,
     delay: int,
     edges: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """The window of each member sample: the members of its run of ``member`` samples that
-    fall in the last ``delay`` µs, as :class:`_Window` keeps them.
+    fall in the last ``delay`` µs, as :class:`_Window` keeps them, ``_PART_ROWS`` rows at
+    a time.
 
-    Returns the members' indices, where their runs start, where their windows start, and
-    how many ``hit`` samples their windows hold. ``edges``, if given, is
-    ``searchsorted(clock, clock - delay)`` for every sample, computed once.
+    Yields, part by part, the members' indices, where their runs start, where their
+    windows start, and how many ``hit`` samples their windows hold. ``edges``, if given,
+    is ``searchsorted(clock, clock - delay)`` for every sample, computed once.
     """
-    index = np.flatnonzero(member)
-    if index.size == 0:
-        return index, index, index, index
-    # the runs' first and last members, found on the boolean arrays (a week of samples
-    # makes every index-sized temporary 5 MB), then each member's run start repeated
+    n = clock.size
     begins = member.copy()
     begins[1:] &= ~member[:-1]
-    finals = member.copy()
-    finals[:-1] &= ~member[1:]
-    firsts = np.flatnonzero(begins)
-    run_start = np.repeat(firsts, np.flatnonzero(finals) + 1 - firsts)
-    window_start = edges[index] if edges is not None else lagged_edges(clock, index, delay)
-    np.maximum(window_start, run_start, out=window_start)
-    hits = np.empty(clock.size + 1, dtype=np.int32 if clock.size < 2**31 else np.int64)
+    firsts = np.flatnonzero(begins)  # where each run of members starts
+    if firsts.size == 0:
+        return
+    hits = np.empty(n + 1, dtype=np.int32 if n < 2**31 else np.int64)
     hits[0] = 0
     np.cumsum(hit, out=hits[1:])
-    votes = hits[index + 1]
-    votes -= hits[window_start]
-    return index, run_start, window_start, votes
+    for lo in range(int(firsts[0]), n, _PART_ROWS):
+        index = np.flatnonzero(member[lo : lo + _PART_ROWS])
+        if index.size == 0:
+            continue
+        index += lo
+        run_start = firsts[np.searchsorted(firsts, index, side="right") - 1]
+        window_start = edges[index] if edges is not None else lagged_edges(clock, index, delay)
+        np.maximum(window_start, run_start, out=window_start)
+        votes = hits[index + 1]
+        votes -= hits[window_start]
+        yield index, run_start, window_start, votes
 
 
 def _ready(
@@ -174,11 +183,11 @@ def _ready(
     Only the members are looked at (a healthy signal has few samples that are not
     clear), which keeps a week of data to a few milliseconds per level.
     """
-    index, run_start, window_start, votes = _window_votes(clock, member, hit, delay, edges)
-    if index.size == 0:
-        return index
-    enough = votes >= fraction * (index + 1 - window_start)
-    return index[(clock[run_start] <= clock[index] - delay) & enough]
+    found = []
+    for index, run_start, window_start, votes in _window_parts(clock, member, hit, delay, edges):
+        enough = votes >= fraction * (index + 1 - window_start)
+        found.append(index[(clock[run_start] <= clock[index] - delay) & enough])
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def debounce(
@@ -238,8 +247,8 @@ def engaged(
     """Whether one level is active or pending at each sample (:attr:`LevelTimer.engaged`):
     active, or the alert condition met within the current on-delay window."""
     out = debounce(clock, on, off, on_delay_us, off_delay_us, fraction)
-    index, _, _, votes = _window_votes(clock, ~off, on, on_delay_us)
-    out[index[votes > 0]] = True
+    for index, _, _, votes in _window_parts(clock, ~off, on, on_delay_us):
+        out[index[votes > 0]] = True
     return out
 
 

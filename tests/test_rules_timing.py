@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rules import timing
 from rules.timing import LevelTimer, debounce, engaged, rule_clock
 from rules.windows import (
     TimeWindowMedian,
@@ -44,6 +45,24 @@ def test_level_timer_and_debounce_agree(case):
     assert debounce(clock, on, off, on_delay, off_delay, fraction).tolist() == one_by_one
     cached = debounce(clock, on, off, on_delay, off_delay, fraction, edges={})
     assert cached.tolist() == one_by_one
+
+
+@settings(max_examples=200, deadline=None)
+@given(samples(), st.integers(1, 9))
+def test_debounce_in_parts_of_a_few_rows_agrees_with_the_level_timer(case, part_rows):
+    clock, on, off, on_delay, off_delay, fraction = case
+    timer = LevelTimer(on_delay, off_delay, fraction)
+    one_by_one = [
+        timer.step(int(c), bool(a), bool(b)) for c, a, b in zip(clock, on, off, strict=True)
+    ]
+    whole = timing._PART_ROWS
+    timing._PART_ROWS = part_rows  # runs and windows that cross from part to part
+    try:
+        assert debounce(clock, on, off, on_delay, off_delay, fraction).tolist() == one_by_one
+        pending = engaged(clock, on, off, on_delay, off_delay, fraction)
+    finally:
+        timing._PART_ROWS = whole
+    assert pending.tolist() == engaged(clock, on, off, on_delay, off_delay, fraction).tolist()
 
 
 @settings(max_examples=300, deadline=None)
