@@ -114,6 +114,9 @@ class FlowDropState(ThresholdState):
 
     def step(self, t, t_us, values, clean, out) -> None:
         flow, speed = clean[FLOW], clean[SPEED]
+        # + 0.0: no negative zero, in the windows or the message (as the batch engine)
+        flow = None if flow is None else flow + 0.0
+        speed = None if speed is None else speed + 0.0
         flow_window, speed_window = self.flow_window, self.speed_window
         flow_window.advance(t_us)
         speed_window.advance(t_us)
@@ -128,9 +131,9 @@ class FlowDropState(ThresholdState):
             ):
                 self._judge_sample(t, t_us, flow, flow_ref, speed, speed_ref, out)
         if flow is not None:
-            flow_window.add(t_us, flow + 0.0)  # + 0.0: no negative zero in the window
+            flow_window.add(t_us, flow)
         if speed is not None:
-            speed_window.add(t_us, speed + 0.0)
+            speed_window.add(t_us, speed)
 
     def _judge_sample(self, t, t_us, flow, flow_ref, speed, speed_ref, out) -> None:
         held = self.held
@@ -174,8 +177,8 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
     drop_cfg = setup.config.flow_drop
     window = micros(drop_cfg.window_min * 60.0)
     times = cols.times_us
-    # + 0.0: no negative zero in the window (the incremental engine does the same)
-    flow, speed = cols.clean[FLOW] + 0.0, cols.clean[SPEED] + 0.0
+    # no negative zero in the window (the incremental engine adds 0.0 too)
+    flow, speed = _no_negative_zero(cols.clean[FLOW]), _no_negative_zero(cols.clean[SPEED])
     starts, ends = window_bounds(times, window)
 
     def positive_median(values: np.ndarray) -> np.ndarray:
@@ -194,11 +197,16 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
         & (times - oldest >= micros(drop_cfg.min_reference_min * 60.0))
     )
     rows = np.flatnonzero(usable)
+    # the usable rows are most often one stretch (all but the first reference period):
+    # then their values are views, not copies
+    whole = rows.size > 0 and int(rows[-1]) - int(rows[0]) + 1 == rows.size
+    at = slice(int(rows[0]), int(rows[-1]) + 1) if whole else rows
+    flow_rows, speed_rows = flow[at], speed[at]
     clear = min(spec.clear_limits)
     # a median is at most the window's maximum, which is at most the two clock blocks'
     # maximum: rows whose drop from that is clear are clear whatever the median
     with np.errstate(divide="ignore", invalid="ignore"):
-        bound = (1.0 - flow[rows] / two_block_extremes(times, flow, window)[0][rows]) * 100.0
+        bound = (1.0 - flow_rows / two_block_extremes(times, flow, window)[0][at]) * 100.0
     near = np.flatnonzero(bound >= clear - 1e-6)
     flow_ref, speed_ref = medians_before(times, window, starts, ends, rows[near], flow, speed)
     inputs = (flow[rows[near]], flow_ref, speed[rows[near]], speed_ref)
@@ -219,8 +227,8 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
         column = np.full(rows.size, np.nan)
         column[near] = part
         full_inputs.append(column)
-    clock = rule_clock(times[rows], setup.freeze_us)
-    full_inputs[0], full_inputs[2] = flow[rows], speed[rows]
+    clock = rule_clock(times[at], setup.freeze_us)
+    full_inputs[0], full_inputs[2] = flow_rows, speed_rows
     _hold_references(
         spec=spec,
         fraction=setup.hold_fraction,
@@ -234,6 +242,11 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
     return Findings(
         judge_column(spec, cols, setup, rows, values, ons, offs, tuple(full_inputs), clock, None)
     )
+
+
+def _no_negative_zero(values: np.ndarray) -> np.ndarray:
+    """``values + 0.0`` (a negative zero made positive), without the copy when it has none."""
+    return values + 0.0 if ((values == 0.0) & np.signbit(values)).any() else values
 
 
 #: Rows judged at a time when following a held reference forward (grows as needed).

@@ -226,6 +226,9 @@ def oldest_before(times_us: np.ndarray, valid: np.ndarray, window_us: int) -> np
     """Time of the oldest valid sample in [t - window, t) at each sample, or -1 if none."""
     n = times_us.size
     first = lagged_edges(times_us, np.arange(n), window_us)
+    if valid.all():  # the window's first sample is its oldest valid one, if it is before t
+        at = times_us[first]
+        return np.where(at < times_us, at, -1)
     positions = np.where(valid, np.arange(n), n)
     next_valid = np.minimum.accumulate(positions[::-1])[::-1]
     candidate = np.append(next_valid, n)[first]

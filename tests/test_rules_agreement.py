@@ -124,6 +124,23 @@ def test_engines_agree_while_flow_keeps_falling_and_recovering(seed):
     assert any(e.rule == "flow_drop" for e in batch.episodes)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_engines_agree_on_clean_flow_that_stops_with_zeros_of_either_sign(seed):
+    """No value missing or implausible (the batch engine's shortcuts for every row valid
+    and one stretch of usable rows), and a pump stop written as 0 and as -0."""
+    data = dips(seed)
+    flow = data["blood_flow_lpm"].to_numpy().copy()
+    speed = data["pump_speed_rpm"].to_numpy().copy()
+    flow[~(flow >= 0)], speed[~(speed >= 0)] = 4.2, 3200.0  # the holes and junk filled
+    stop = slice(flow.size // 2, flow.size // 2 + 240)
+    flow[stop] = np.where(np.arange(240) % 2, 0.0, -0.0)
+    data["blood_flow_lpm"], data["pump_speed_rpm"] = flow, speed
+    assert np.signbit(flow[stop]).any()
+    batch = analyze(data)
+    assert analyze_incremental(data) == batch
+    assert any(e.rule == "flow_drop" for e in batch.episodes)
+
+
 def test_engines_agree_on_thousands_of_brief_dips(monkeypatch):
     """A 3 s dip every minute for 6 hours: hundreds of pending stretches that never alert,
     and enough of them that the batch engine takes its medians from pandas."""
