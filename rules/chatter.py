@@ -26,12 +26,12 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
-from .columns import Columns
+from .columns import Columns, stretch
 from .config import RulesConfig
 from .definition import Findings, Rule, Setup, micros
 from .threshold import MEDIUM, RowInput, RuleSpec, ThresholdState, fmt, judge_column
 from .timing import rule_clock
-from .windows import medians_at, two_block_extremes
+from .windows import medians_at, two_block_span_rows
 
 VENOUS, FLOW, SPEED = "p_venous_mmhg", "blood_flow_lpm", "pump_speed_rpm"
 
@@ -160,18 +160,20 @@ def _spans_at(times, values, window: int, starts, at: np.ndarray) -> np.ndarray:
 
 def chatter_findings(cols: Columns, setup: Setup) -> Findings:
     """drainage_chatter over a recording. Rows whose pressure span is surely calm (below
-    the clear limit by the span of two clock blocks, :func:`two_block_extremes`) are calm whatever the flow does; their value
-    is left at 0, below any episode's peak (an episode's peak is past the threshold)."""
+    the clear limit by the span of two clock blocks, :func:`two_block_span_rows`) are
+    calm whatever the flow does; their value is left at 0, below any episode's peak (an
+    episode's peak is past the threshold)."""
     spec = chatter_spec(setup.config)
     window = micros(setup.config.drainage_chatter.window_s)
     rows = np.flatnonzero(cols.valid(VENOUS) & cols.valid(FLOW) & cols.valid(SPEED))
     if rows.size == 0:
         return Findings()
-    times = cols.times_us[rows]
-    p = cols.clean[VENOUS][rows]
+    at = stretch(rows)  # every row valid: views of the columns
+    times = cols.times_us[at]
+    p = cols.clean[VENOUS][at]
     calm = spec.clear_limits[0]
-    high, low = two_block_extremes(times, p, window)  # bounds the span over (t - window, t]
-    candidates = np.flatnonzero(high - low >= calm)
+    # the two blocks' span bounds the span over (t - window, t]
+    candidates = two_block_span_rows(times, p, window, calm)
     if not candidates.size:
         return Findings()
     # each window's first row, where it is needed (a search over every row costs more
@@ -184,13 +186,12 @@ def chatter_findings(cols: Columns, setup: Setup) -> Findings:
         return Findings()  # never past the threshold: never active
     # only rows whose pressure span is not calm need the flow and speed windows
     near = np.flatnonzero(p_span >= calm)
-    flow, speed = cols.clean[FLOW][rows], cols.clean[SPEED][rows]
-    ends = np.arange(1, rows.size + 1)
+    flow, speed = cols.clean[FLOW][at], cols.clean[SPEED][at]
     stats = []
     for values in (flow, speed):
         stats += [
             _spans_at(times, values, window, starts, near),
-            medians_at(values, starts, ends, near),
+            medians_at(values, starts, None, near),
         ]
     f_span, f_med, s_span, s_med = stats
     near_ons, near_offs = chatter_conditions(

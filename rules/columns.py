@@ -90,3 +90,12 @@ class Columns:
     def valid(self, name: str) -> np.ndarray:
         """Whether each row has a usable value of channel ``name``."""
         return ~np.isnan(self.clean[name])
+
+
+def stretch(rows: np.ndarray) -> slice | np.ndarray:
+    """``rows`` (ascending, distinct) as a slice when they are one unbroken stretch (a
+    recording with every value valid), so that taking them from a column is a view, not
+    a copy as long as the recording; else ``rows`` themselves."""
+    if rows.size and int(rows[-1]) - int(rows[0]) + 1 == rows.size:
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows

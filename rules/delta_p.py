@@ -21,7 +21,7 @@ import numpy as np
 from adapters import BASELINE_EVENTS, clean_value
 
 from .baseline import Baseline, BaselineCollector, baseline_segments
-from .columns import Columns
+from .columns import Columns, stretch
 from .config import RulesConfig
 from .definition import Findings, Rule, Setup, micros
 from .lifecycle import Priority, Transition
@@ -42,6 +42,9 @@ PRE, POST, DELTA_P, FLOW = "p_pre_oxy_mmhg", "p_post_oxy_mmhg", "delta_p_mmhg", 
 def delta_p_rise(delta_p, flow, resistance):
     """Rise of delta P over the baseline resistance scaled to the current flow (mmHg),
     for a float or whole arrays (both halves use this one definition)."""
+    if isinstance(flow, np.ndarray):  # the same arithmetic, into one new array
+        scaled = resistance * flow
+        return np.subtract(delta_p, scaled, out=scaled)
     return delta_p - resistance * flow
 
 
@@ -230,13 +233,14 @@ def delta_p_findings(cols: Columns, setup: Setup) -> Findings:
         return Findings(baselines=baselines)
     # one rule clock over every segment's rows, as the incremental engine keeps it
     rows_judged = np.concatenate([seg.rows for seg in segments])
-    clock = rule_clock(cols.times_us[rows_judged], setup.freeze_us)
+    clock = rule_clock(cols.times_us[stretch(rows_judged)], setup.freeze_us)
     episodes, offset = [], 0
     for seg in segments:
         rows = seg.rows
         part = clock[offset : offset + rows.size]
         offset += rows.size
-        seg_dp, seg_flow = dp[rows], flow[rows]
+        at = stretch(rows)  # every row usable: views of the columns
+        seg_dp, seg_flow = dp[at], flow[at]
         rise = delta_p_rise(seg_dp, seg_flow, seg.resistance)
         ons, offs = spec.conditions(rise)
         inputs = (seg_dp, seg_flow, constant_input(seg.resistance))

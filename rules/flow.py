@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import Columns
+from .columns import Columns, stretch
 from .config import RulesConfig
 from .definition import Findings, Rule, Setup, micros
 from .threshold import (
@@ -197,10 +197,7 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
         & (times - oldest >= micros(drop_cfg.min_reference_min * 60.0))
     )
     rows = np.flatnonzero(usable)
-    # the usable rows are most often one stretch (all but the first reference period):
-    # then their values are views, not copies
-    whole = rows.size > 0 and int(rows[-1]) - int(rows[0]) + 1 == rows.size
-    at = slice(int(rows[0]), int(rows[-1]) + 1) if whole else rows
+    at = stretch(rows)  # most often all but the first reference period: views
     flow_rows, speed_rows = flow[at], speed[at]
     clear = min(spec.clear_limits)
     # a median is at most the window's maximum, which is at most the two clock blocks'

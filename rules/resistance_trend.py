@@ -39,7 +39,7 @@ import numpy as np
 from adapters import BASELINE_EVENTS
 
 from .baseline import BaselineCollector, resistance_in_force
-from .columns import Columns
+from .columns import Columns, stretch
 from .definition import Findings, Rule, Setup, micros
 from .delta_p import DELTA_P, FLOW, POST, PRE, column_baselines, column_delta_p, frame_delta_p
 from .forecast import Forecast, forecast_fit, forecasts_at
@@ -270,12 +270,13 @@ def _segments(cols: Columns, setup: Setup) -> list[_Segment]:
         if rows.size == 0:
             out.append(_Segment(_NO_BINS, np.empty(0, np.int64), began, kind))
             continue
-        k = cols.times_us[rows] // bin_us
+        at = stretch(rows)  # every row usable: views of the columns
+        k = cols.times_us[at] // bin_us
         edges = np.flatnonzero(np.diff(k)) + 1
         firsts, lasts = np.r_[0, edges], np.r_[edges, rows.size]
-        f = flow[rows]
+        f = flow[at]
         index = k[firsts]
-        bins = Bins(index, group_medians(dp[rows] / f, firsts, lasts), np.full(index.size, np.nan))
+        bins = Bins(index, group_medians(dp[at] / f, firsts, lasts), np.full(index.size, np.nan))
         closes = start + np.searchsorted(cols.times_us[start:stop], (index + 1) * bin_us)
         out.append(_Segment(bins, np.where(closes < stop, closes, -1), began, kind, f, firsts))
     return out

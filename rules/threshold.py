@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .columns import Columns
+from .columns import Columns, stretch
 from .definition import Findings, RuleState, Setup
 from .episodes import Episode, EpisodeTracker, level_runs
 from .lifecycle import AlertLifecycle, AlertState, AlertStatus, Priority
@@ -331,9 +331,10 @@ def channel_episodes(spec: RuleSpec, cols: Columns, setup: Setup, channel: str) 
     if not any(on.any() for on in spec.conditions(clean)[0]):
         return Findings()
     rows = np.flatnonzero(cols.valid(channel))
-    values = clean[rows]
+    at = stretch(rows)  # every value valid: views of the columns
+    values = clean[at]
     ons, offs = spec.conditions(values)
-    clock = rule_clock(cols.times_us[rows], setup.freeze_us)
+    clock = rule_clock(cols.times_us[at], setup.freeze_us)
     return Findings(
         judge_column(spec, cols, setup, rows, values, ons, offs, (values,), clock, None)
     )

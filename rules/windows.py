@@ -124,6 +124,18 @@ def lagged_edges(values: np.ndarray, index: np.ndarray, lag: int) -> np.ndarray:
     return guess
 
 
+def _two_blocks(times_us: np.ndarray, values: np.ndarray, window_us: int):
+    """Per clock block of ``window_us``: its sample count, and the maximum and minimum of
+    it and the block before (NaN-skipping)."""
+    block = times_us // window_us
+    firsts = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
+    high, low = np.fmax.reduceat(values, firsts), np.fmin.reduceat(values, firsts)
+    follows = np.concatenate(([False], block[firsts[1:]] == block[firsts[:-1]] + 1))
+    high2 = np.where(follows, np.fmax(high, np.concatenate(([np.nan], high[:-1]))), high)
+    low2 = np.where(follows, np.fmin(low, np.concatenate(([np.nan], low[:-1]))), low)
+    return np.diff(np.append(firsts, values.size)), high2, low2
+
+
 def two_block_extremes(
     times_us: np.ndarray, values: np.ndarray, window_us: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -131,14 +143,17 @@ def two_block_extremes(
     that ends at the sample lies within the sample's own clock block of that length and
     the block before, so the maximum (minimum) of those two blocks is at least (at most)
     the window's, whichever of (t - window, t] and [t - window, t) it is. NaN-skipping."""
-    block = times_us // window_us
-    firsts = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
-    high, low = np.fmax.reduceat(values, firsts), np.fmin.reduceat(values, firsts)
-    follows = np.concatenate(([False], block[firsts[1:]] == block[firsts[:-1]] + 1))
-    high2 = np.where(follows, np.fmax(high, np.concatenate(([np.nan], high[:-1]))), high)
-    low2 = np.where(follows, np.fmin(low, np.concatenate(([np.nan], low[:-1]))), low)
-    sizes = np.diff(np.append(firsts, values.size))
-    return np.repeat(high2, sizes), np.repeat(low2, sizes)
+    sizes, high, low = _two_blocks(times_us, values, window_us)
+    return np.repeat(high, sizes), np.repeat(low, sizes)
+
+
+def two_block_span_rows(
+    times_us: np.ndarray, values: np.ndarray, window_us: int, least: float
+) -> np.ndarray:
+    """The samples whose two blocks (see :func:`two_block_extremes`) span ``least`` or
+    more: the only ones whose window can span that much."""
+    sizes, high, low = _two_blocks(times_us, values, window_us)
+    return np.flatnonzero(np.repeat(high - low >= least, sizes))
 
 
 def rolling_median_before(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
@@ -156,18 +171,19 @@ def window_bounds(times_us: np.ndarray, window_us: int) -> tuple[np.ndarray, np.
 
 
 def medians_at(
-    values: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray
+    values: np.ndarray, starts: np.ndarray, ends: np.ndarray | None, rows: np.ndarray
 ) -> np.ndarray:
     """Median of the non-NaN ``values[start:end]`` at each of ``rows`` (NaN if none).
 
-    ``rows`` ascending. A sorted list slides from one row's window to the next (or is
-    rebuilt after a jump) and the median is taken as :class:`TimeWindowMedian` takes it.
+    ``rows`` ascending; ``ends`` None: each window ends with its row (``row + 1``). A
+    sorted list slides from one row's window to the next (or is rebuilt after a jump) and
+    the median is taken as :class:`TimeWindowMedian` takes it.
     """
     out = np.full(rows.size, np.nan)
     window: list[float] = []
     low = high = 0
     for k, row in enumerate(rows.tolist()):
-        start, end = int(starts[row]), int(ends[row])
+        start, end = int(starts[row]), (row + 1 if ends is None else int(ends[row]))
         if start > high or (start - low) + (end - high) > end - start:
             part = values[start:end]
             window = sorted(part[~np.isnan(part)].tolist())
