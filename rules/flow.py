@@ -33,12 +33,12 @@ from .threshold import (
     fmt,
     judge_column,
 )
-from .timing import engaged, rule_clock
+from .timing import PART_ROWS, engaged, rule_clock
 from .windows import (
     TimeWindowMedian,
     medians_before,
     oldest_before,
-    two_block_extremes,
+    two_block_maxima,
     window_bounds,
 )
 
@@ -182,10 +182,20 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
     starts, ends = window_bounds(times, window)
 
     def positive_median(values: np.ndarray) -> np.ndarray:
-        valid = np.concatenate(([0], np.cumsum(~np.isnan(values), dtype=np.int64)))
-        above = np.concatenate(([0], np.cumsum(values > 0, dtype=np.int64)))
-        count = valid[ends] - valid[starts]
-        return (count >= 1) & (2 * (above[ends] - above[starts]) >= count)
+        """Whether the median of each sample's window is above zero: counts from running
+        sums, a part of the recording at a time (its temporaries stay small)."""
+        n = values.size
+        total = np.empty(n + 1, dtype=np.int64)
+        total[0] = 0
+        above = total.copy()
+        np.cumsum(~np.isnan(values), out=total[1:])
+        np.cumsum(values > 0, out=above[1:])
+        out = np.empty(n, dtype=bool)
+        for lo in range(0, n, PART_ROWS):
+            first, end = starts[lo : lo + PART_ROWS], ends[lo : lo + PART_ROWS]
+            count = total[end] - total[first]
+            out[lo : lo + PART_ROWS] = (count >= 1) & (2 * (above[end] - above[first]) >= count)
+        return out
 
     oldest = oldest_before(times, ~np.isnan(flow), window)
     usable = (
@@ -203,7 +213,7 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
     # a median is at most the window's maximum, which is at most the two clock blocks'
     # maximum: rows whose drop from that is clear are clear whatever the median
     with np.errstate(divide="ignore", invalid="ignore"):
-        bound = (1.0 - flow_rows / two_block_extremes(times, flow, window)[0][at]) * 100.0
+        bound = (1.0 - flow_rows / two_block_maxima(times, flow, window)[at]) * 100.0
     near = np.flatnonzero(bound >= clear - 1e-6)
     flow_ref, speed_ref = medians_before(times, window, starts, ends, rows[near], flow, speed)
     inputs = (flow[rows[near]], flow_ref, speed[rows[near]], speed_ref)
@@ -219,13 +229,11 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
         on[near], off[near] = near_on, near_off
         ons.append(on)
         offs.append(off)
-    full_inputs = []
-    for part in inputs:
-        column = np.full(rows.size, np.nan)
-        column[near] = part
-        full_inputs.append(column)
+    # the references are written again where a reference is held: whole columns
+    flow_refs, speed_refs = np.full(rows.size, np.nan), np.full(rows.size, np.nan)
+    flow_refs[near], speed_refs[near] = flow_ref, speed_ref
+    full_inputs = [flow_rows, flow_refs, speed_rows, speed_refs]
     clock = rule_clock(times[at], setup.freeze_us)
-    full_inputs[0], full_inputs[2] = flow_rows, speed_rows
     _hold_references(
         spec=spec,
         fraction=setup.hold_fraction,

@@ -130,7 +130,7 @@ class LevelTimer:
 #: Rows looked at a time by the whole-array timers: each temporary of a part is a few
 #: hundred kB, which the allocator hands out again for the next part, where one as long
 #: as a week of samples (5 MB) would be fresh memory each time.
-_PART_ROWS = 1 << 15
+PART_ROWS = 1 << 15
 
 
 def _window_parts(
@@ -141,7 +141,7 @@ def _window_parts(
     edges: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """The window of each member sample: the members of its run of ``member`` samples that
-    fall in the last ``delay`` µs, as :class:`_Window` keeps them, ``_PART_ROWS`` rows at
+    fall in the last ``delay`` µs, as :class:`_Window` keeps them, ``PART_ROWS`` rows at
     a time.
 
     Yields, part by part, the members' indices, where their runs start, where their
@@ -157,8 +157,8 @@ def _window_parts(
     hits = np.empty(n + 1, dtype=np.int32 if n < 2**31 else np.int64)
     hits[0] = 0
     np.cumsum(hit, out=hits[1:])
-    for lo in range(int(firsts[0]), n, _PART_ROWS):
-        index = np.flatnonzero(member[lo : lo + _PART_ROWS])
+    for lo in range(int(firsts[0]), n, PART_ROWS):
+        index = np.flatnonzero(member[lo : lo + PART_ROWS])
         if index.size == 0:
             continue
         index += lo

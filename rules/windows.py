@@ -125,8 +125,13 @@ def lagged_edges(values: np.ndarray, index: np.ndarray, lag: int) -> np.ndarray:
 
 
 def _two_blocks(times_us: np.ndarray, values: np.ndarray, window_us: int):
-    """Per clock block of ``window_us``: its sample count, and the maximum and minimum of
-    it and the block before (NaN-skipping)."""
+    """Bounds of each sample's window extremes, in one pass: a window of ``window_us``
+    that ends at the sample lies within the sample's own clock block of that length and
+    the block before, so the maximum (minimum) of those two blocks is at least (at most)
+    the window's, whichever of (t - window, t] and [t - window, t) it is. NaN-skipping.
+
+    Per block: its sample count, and the maximum and minimum of it and the block before.
+    """
     block = times_us // window_us
     firsts = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
     high, low = np.fmax.reduceat(values, firsts), np.fmin.reduceat(values, firsts)
@@ -136,22 +141,17 @@ def _two_blocks(times_us: np.ndarray, values: np.ndarray, window_us: int):
     return np.diff(np.append(firsts, values.size)), high2, low2
 
 
-def two_block_extremes(
-    times_us: np.ndarray, values: np.ndarray, window_us: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of each sample's window extremes, in one pass: a window of ``window_us``
-    that ends at the sample lies within the sample's own clock block of that length and
-    the block before, so the maximum (minimum) of those two blocks is at least (at most)
-    the window's, whichever of (t - window, t] and [t - window, t) it is. NaN-skipping."""
-    sizes, high, low = _two_blocks(times_us, values, window_us)
-    return np.repeat(high, sizes), np.repeat(low, sizes)
+def two_block_maxima(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
+    """At each sample, an upper bound of the maximum of its window (:func:`_two_blocks`)."""
+    sizes, high, _ = _two_blocks(times_us, values, window_us)
+    return np.repeat(high, sizes)
 
 
 def two_block_span_rows(
     times_us: np.ndarray, values: np.ndarray, window_us: int, least: float
 ) -> np.ndarray:
-    """The samples whose two blocks (see :func:`two_block_extremes`) span ``least`` or
-    more: the only ones whose window can span that much."""
+    """The samples whose two blocks (:func:`_two_blocks`) span ``least`` or more: the only
+    ones whose window can span that much."""
     sizes, high, low = _two_blocks(times_us, values, window_us)
     return np.flatnonzero(np.repeat(high - low >= least, sizes))
 

@@ -55,13 +55,13 @@ def test_debounce_in_parts_of_a_few_rows_agrees_with_the_level_timer(case, part_
     one_by_one = [
         timer.step(int(c), bool(a), bool(b)) for c, a, b in zip(clock, on, off, strict=True)
     ]
-    whole = timing._PART_ROWS
-    timing._PART_ROWS = part_rows  # runs and windows that cross from part to part
+    whole = timing.PART_ROWS
+    timing.PART_ROWS = part_rows  # runs and windows that cross from part to part
     try:
         assert debounce(clock, on, off, on_delay, off_delay, fraction).tolist() == one_by_one
         pending = engaged(clock, on, off, on_delay, off_delay, fraction)
     finally:
-        timing._PART_ROWS = whole
+        timing.PART_ROWS = whole
     assert pending.tolist() == engaged(clock, on, off, on_delay, off_delay, fraction).tolist()
 
 
