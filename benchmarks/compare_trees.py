@@ -8,8 +8,12 @@ in wall time and in CPU time (user + system, the child's own), and the median co
 minor page faults (on a virtual machine a fault can cost 5-15 µs, and the count is
 repeatable where the times are not).
 
+With ``--incremental-rows N`` it then times the incremental engine in each tree, in
+fresh processes taken in turn: ``IncrementalEngine.process`` over the recording's first N
+rows (CPU time; the frames are built before the clock starts), and prints frames/s.
+
     .venv/bin/python benchmarks/compare_trees.py OLD_TREE NEW_TREE FILE.csv [--rounds 15]
-        [--also TREE ...]
+        [--also TREE ...] [--incremental-rows 86400 [--incremental-rounds 3]]
 
 (``git worktree add /tmp/old <commit>`` makes OLD_TREE; ``bench_rules.py`` writes a 7-day
 recording, or ``ecmo-monitor simulate acute_oxygenator_clot --duration 168 --out F``.)
@@ -26,6 +30,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+#: Run in a tree's own code: frames/s of its incremental engine over a recording's first rows.
+INCREMENTAL = """
+import sys, time
+from adapters.csv_reader import read_recording
+from rules import IncrementalEngine, frames_from
+frames = list(frames_from(read_recording(sys.argv[1]).data.iloc[: int(sys.argv[2])]))
+process = IncrementalEngine().process
+began = time.process_time()
+for frame in frames:
+    process(frame)
+print(len(frames) / (time.process_time() - began))
+"""
 
 
 def run(command: list[str], cwd: Path | None, env: dict) -> tuple[float, float, int]:
@@ -47,6 +64,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--also", type=Path, action="append", default=[],
                         help="another tree to run in each round")  # fmt: skip
+    parser.add_argument("--incremental-rows", type=int, default=0)
+    parser.add_argument("--incremental-rounds", type=int, default=3)
     args = parser.parse_args()
     path = str(args.recording.resolve())
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -86,6 +105,25 @@ def main() -> None:
         faults = statistics.median(f[2] for f in figures)
         print(f"{name}: " + "; ".join(parts) + f"; {faults:,.0f} minor faults")
     also = "".join(f" --also {tree}" for tree in args.also)
+    if args.incremental_rows:
+        trees = {name: tree for name, (_, tree) in commands.items() if tree is not None}
+        rates: dict[str, list[float]] = {name: [] for name in trees}
+        for _ in range(args.incremental_rounds):
+            for name in order.sample(list(trees), len(trees)):
+                run_env = dict(env, PYTHONPATH=str(trees[name]))
+                command = [sys.executable, "-c", INCREMENTAL, path, str(args.incremental_rows)]
+                done = subprocess.run(
+                    command, cwd=trees[name], env=run_env, check=True, capture_output=True,
+                    text=True,
+                )  # fmt: skip
+                rates[name].append(float(done.stdout.split()[-1]))
+        for name, values in rates.items():
+            print(
+                f"{name}: incremental engine over {args.incremental_rows:,} rows: best "
+                f"{max(values):,.0f}, median {statistics.median(values):,.0f} frames/s (CPU)"
+            )
+        also += f" --incremental-rows {args.incremental_rows}"
+        also += f" --incremental-rounds {args.incremental_rounds}"
     print(f"reproduce: .venv/bin/python benchmarks/compare_trees.py {args.old} {args.new} "
           f"{args.recording} --rounds {args.rounds}{also}")  # fmt: skip
 
