@@ -48,7 +48,10 @@ def count_bytes(raw: bytes, values: tuple[int, ...], below: int | None = None, s
 
 def _control_count(raw: bytes) -> tuple[int, int]:
     """The control bytes (see ``_CONTROL``) in ``raw``, and its CR bytes."""
-    tab, lf, cr, delete, low = count_bytes(raw, (9, 10, 13, 127), below=32)
+    lf, delete, low = count_bytes(raw, (10, 127), below=32)
+    if low == lf:  # the usual file: no byte below 32 but LF, so no tab, CR or control
+        return delete, 0
+    tab, cr = count_bytes(raw, (9, 13))
     return low - tab - lf - cr + delete, cr
 
 
