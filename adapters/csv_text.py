@@ -105,7 +105,7 @@ def text_bytes(raw: bytes, source: str, warnings: list[str]) -> bytes:
             "numbers containing one are rejected"
         )
     # a CR not followed by LF: more CRs than CRLF pairs (each pair holds exactly one CR)
-    if cr and raw.count(b"\r") > raw.count(b"\r\n"):
+    if cr and cr > raw.count(b"\r\n"):
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return raw
 

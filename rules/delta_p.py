@@ -43,7 +43,7 @@ def delta_p_rise(delta_p, flow, resistance):
     """Rise of delta P over the baseline resistance scaled to the current flow (mmHg),
     for a float or whole arrays (both halves use this one definition)."""
     if isinstance(flow, np.ndarray):  # the same arithmetic, into one new array
-        scaled = resistance * flow
+        scaled = np.multiply(resistance, flow, dtype=np.float64)
         return np.subtract(delta_p, scaled, out=scaled)
     return delta_p - resistance * flow
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import timing
 from .columns import Columns, stretch
 from .config import RulesConfig
 from .definition import Findings, Rule, Setup, micros
@@ -33,7 +34,7 @@ from .threshold import (
     fmt,
     judge_column,
 )
-from .timing import PART_ROWS, engaged, rule_clock
+from .timing import engaged, rule_clock
 from .windows import (
     TimeWindowMedian,
     medians_before,
@@ -185,16 +186,16 @@ def flow_drop_findings(cols: Columns, setup: Setup) -> Findings:
         """Whether the median of each sample's window is above zero: counts from running
         sums, a part of the recording at a time (its temporaries stay small)."""
         n = values.size
-        total = np.empty(n + 1, dtype=np.int64)
-        total[0] = 0
-        above = total.copy()
+        total, above = np.empty(n + 1, dtype=np.int64), np.empty(n + 1, dtype=np.int64)
+        total[0] = above[0] = 0
         np.cumsum(~np.isnan(values), out=total[1:])
         np.cumsum(values > 0, out=above[1:])
         out = np.empty(n, dtype=bool)
-        for lo in range(0, n, PART_ROWS):
-            first, end = starts[lo : lo + PART_ROWS], ends[lo : lo + PART_ROWS]
+        rows = timing.PART_ROWS
+        for lo in range(0, n, rows):
+            first, end = starts[lo : lo + rows], ends[lo : lo + rows]
             count = total[end] - total[first]
-            out[lo : lo + PART_ROWS] = (count >= 1) & (2 * (above[end] - above[first]) >= count)
+            out[lo : lo + rows] = (count >= 1) & (2 * (above[end] - above[first]) >= count)
         return out
 
     oldest = oldest_before(times, ~np.isnan(flow), window)

@@ -84,10 +84,7 @@ def group_medians(values: np.ndarray, firsts: np.ndarray, lasts: np.ndarray) -> 
         else:
             rest = np.arange(firsts.size)
         for i in rest.tolist():
-            first, last = int(firsts[i]), int(lasts[i])
-            ordered = np.sort(values[first:last])
-            mid = (last - first) // 2
-            out[i] = ordered[mid] if (last - first) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+            out[i] = list_median_of(values[firsts[i] : lasts[i]])
         return out
     # many short groups (blocks of bins): one sort by group, then by value
     chunk = values[firsts[0] : lasts[-1]]

@@ -124,26 +124,28 @@ def lagged_edges(values: np.ndarray, index: np.ndarray, lag: int) -> np.ndarray:
     return guess
 
 
-def _two_blocks(times_us: np.ndarray, values: np.ndarray, window_us: int):
+def _two_blocks(times_us: np.ndarray, values: np.ndarray, window_us: int, extremes: tuple):
     """Bounds of each sample's window extremes, in one pass: a window of ``window_us``
     that ends at the sample lies within the sample's own clock block of that length and
     the block before, so the maximum (minimum) of those two blocks is at least (at most)
     the window's, whichever of (t - window, t] and [t - window, t) it is. NaN-skipping.
 
-    Per block: its sample count, and the maximum and minimum of it and the block before.
+    Per block: its sample count, then for each of ``extremes`` (``np.fmax``, ``np.fmin``)
+    that extreme of the block and the block before.
     """
     block = times_us // window_us
     firsts = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
-    high, low = np.fmax.reduceat(values, firsts), np.fmin.reduceat(values, firsts)
     follows = np.concatenate(([False], block[firsts[1:]] == block[firsts[:-1]] + 1))
-    high2 = np.where(follows, np.fmax(high, np.concatenate(([np.nan], high[:-1]))), high)
-    low2 = np.where(follows, np.fmin(low, np.concatenate(([np.nan], low[:-1]))), low)
-    return np.diff(np.append(firsts, values.size)), high2, low2
+    bounds = []
+    for extreme in extremes:
+        own = extreme.reduceat(values, firsts)
+        bounds.append(np.where(follows, extreme(own, np.concatenate(([np.nan], own[:-1]))), own))
+    return np.diff(np.append(firsts, values.size)), *bounds
 
 
 def two_block_maxima(times_us: np.ndarray, values: np.ndarray, window_us: int) -> np.ndarray:
     """At each sample, an upper bound of the maximum of its window (:func:`_two_blocks`)."""
-    sizes, high, _ = _two_blocks(times_us, values, window_us)
+    sizes, high = _two_blocks(times_us, values, window_us, (np.fmax,))
     return np.repeat(high, sizes)
 
 
@@ -152,7 +154,7 @@ def two_block_span_rows(
 ) -> np.ndarray:
     """The samples whose two blocks (:func:`_two_blocks`) span ``least`` or more: the only
     ones whose window can span that much."""
-    sizes, high, low = _two_blocks(times_us, values, window_us)
+    sizes, high, low = _two_blocks(times_us, values, window_us, (np.fmax, np.fmin))
     return np.flatnonzero(np.repeat(high - low >= least, sizes))
 
 

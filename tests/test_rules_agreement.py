@@ -141,6 +141,25 @@ def test_engines_agree_on_clean_flow_that_stops_with_zeros_of_either_sign(seed):
     assert any(e.rule == "flow_drop" for e in batch.episodes)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_the_batch_engine_judged_in_parts_of_a_few_hundred_rows_agrees(seed, monkeypatch):
+    """The batch rules judge their windows (debounce, flow_drop's window medians) a part
+    of ``timing.PART_ROWS`` rows at a time; with parts far shorter than the recording's
+    windows, so that runs and windows cross from part to part, the answer is the same."""
+    from rules import timing
+
+    data = dips(seed)
+    flow = data["blood_flow_lpm"].to_numpy().copy()
+    # no flow at a running pump for longer than half the 30 min window: the windows' median
+    # flow is zero for a while, and the alert ends only once it is above zero again
+    flow[flow.size // 3 : flow.size // 3 + 1500] = 0.0
+    data["blood_flow_lpm"] = flow
+    monkeypatch.setattr(timing, "PART_ROWS", 257)
+    batch = analyze(data)
+    assert analyze_incremental(data) == batch
+    assert any(e.rule == "flow_drop" for e in batch.episodes)
+
+
 def test_engines_agree_on_thousands_of_brief_dips(monkeypatch):
     """A 3 s dip every minute for 6 hours: hundreds of pending stretches that never alert,
     and enough of them that the batch engine takes its medians from pandas."""

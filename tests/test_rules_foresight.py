@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from adapters.simulator import get_scenario, simulate
-from rules import analyze, analyze_incremental
+from rules import analyze, analyze_incremental, trendfit
 from rules.columns import Columns
 from rules.trendfit import group_medians, list_median, theil_sen
 
@@ -147,8 +147,18 @@ def test_a_forecast_reads_as_the_page_shows_it():
     assert rise_at_eta == pytest.approx(shown.limit_mmhg, abs=1e-6)
 
 
-@pytest.mark.parametrize("n", [64, 65, 96, 144, 150])  # pair counts below and above the bracket
-def test_the_slope_from_a_bracket_is_the_median_of_every_pairwise_slope(n):
+@pytest.mark.parametrize("width", [None, 0.02])  # the bracket as set; one that mostly misses
+@pytest.mark.parametrize("n", [63, 64, 65, 96, 144, 150])  # pair counts below and above
+def test_the_slope_from_a_bracket_is_the_median_of_every_pairwise_slope(n, width, monkeypatch):
+    """Below ``_BRACKET_FROM`` pairs one partition, above it the bracket, and where the
+    bracket misses the partition again: always the median of every pairwise slope."""
+    found = []
+    bracket = trendfit._middle_in_bracket
+    monkeypatch.setattr(
+        trendfit, "_middle_in_bracket", lambda *a: found.append(bracket(*a)) or found[-1]
+    )
+    if width is not None:
+        monkeypatch.setattr(trendfit, "_BRACKET_WIDTH", width)
     rng = np.random.default_rng(n)
     for trial in range(40):
         x = np.sort(rng.choice(np.arange(4 * n), size=n, replace=False)) * 300.0
@@ -161,3 +171,10 @@ def test_the_slope_from_a_bracket_is_the_median_of_every_pairwise_slope(n):
         mid = ordered.size // 2
         want = ordered[mid] if ordered.size % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
         assert theil_sen(x, y, 95.0, bounds=False).slope == want
+    pairs = n * (n - 1) // 2
+    if pairs < trendfit._BRACKET_FROM:
+        assert found == [None] * 40
+    elif width is None:
+        assert None not in found  # the bracket held every time
+    else:
+        assert None in found and any(f is not None for f in found)  # misses and hits
