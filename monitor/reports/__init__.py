@@ -5,6 +5,8 @@ The HTML report, the folder summary and the CLIF export are imported when first 
 for, so ``analyze --format json`` on one file does not load their modules.
 """
 
+import importlib
+
 from monitor.reports.analysis import (
     ENGINES,
     FORMATS,
@@ -31,17 +33,17 @@ __all__ = [
 ]
 
 
+#: The names loaded on first use, and the module of each.
+_LAZY = {
+    "build_report": "monitor.reports.html",
+    "analyze_folder": "monitor.reports.folder",
+    "folder_command": "monitor.reports.folder",
+    "export_clif": "monitor.reports.clif",
+    "write_clif": "monitor.reports.clif",
+}
+
+
 def __getattr__(name: str):
-    if name == "build_report":
-        from monitor.reports.html import build_report
-
-        return build_report
-    if name in ("analyze_folder", "folder_command"):
-        from monitor.reports import folder
-
-        return getattr(folder, name)
-    if name in ("export_clif", "write_clif"):
-        from monitor.reports import clif
-
-        return getattr(clif, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
